@@ -1,0 +1,133 @@
+"""Successive halving on top of ``evaluate_candidates``.
+
+Rungs are aligned on the maximum resource: with ``K + 1`` rungs the resource
+of rung ``i`` is ``max_resources / factor**(K - i)`` (rounded), so the last
+rung is exactly ``max_resources`` and no evaluation is spent past it.  Each
+rung keeps the best ``ceil(n / factor)`` candidates of the previous one.
+
+The budget is counted in full-resource evaluations: a candidate evaluated at
+resource ``r`` costs ``r / max_resources``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["rung_resources", "halving_schedule", "SubsampledSplits"]
+
+
+def rung_resources(min_resources, max_resources, factor):
+    """Resources of the rungs, smallest first, the last one ``max_resources``."""
+    if max_resources <= min_resources:
+        return [int(max_resources)]
+    n_rungs = int(math.floor(math.log(max_resources / min_resources, factor) + 1e-9)) + 1
+    resources = [
+        int(round(max_resources / factor ** (n_rungs - 1 - i))) for i in range(n_rungs)
+    ]
+    # Rounding can merge the smallest rungs on tiny resources; keep them distinct.
+    return sorted(set(max(r, 1) for r in resources))
+
+
+def _rung_sizes(n_first, n_rungs, factor):
+    sizes = [n_first]
+    for _ in range(n_rungs - 1):
+        sizes.append(max(1, math.ceil(sizes[-1] / factor)))
+    return sizes
+
+
+def schedule_cost(sizes, resources, max_resources):
+    """Budget, in full-resource evaluations, of a halving schedule."""
+    return sum(n * r / max_resources for n, r in zip(sizes, resources))
+
+
+@dataclass
+class HalvingSchedule:
+    """Number of candidates and resource of each rung."""
+
+    n_candidates: list
+    resources: list
+
+    @property
+    def n_rungs(self):
+        return len(self.resources)
+
+
+def halving_schedule(budget, min_resources, max_resources, factor, max_candidates=None):
+    """The largest halving schedule whose cost does not exceed ``budget``.
+
+    Parameters
+    ----------
+    budget : float
+        Full-resource evaluations available.
+    min_resources, max_resources : int
+    factor : float
+        Proportion of candidates kept per rung is ``1 / factor``; resources
+        grow by ``factor``.
+    max_candidates : int, optional
+        Cap on the first rung's size (a finite space may hold fewer).
+
+    Returns
+    -------
+    HalvingSchedule
+        With at least one candidate in every rung (even if that exceeds a
+        budget smaller than one full evaluation).
+    """
+    resources = rung_resources(min_resources, max_resources, factor)
+    # Drop the smallest rungs when the budget cannot fill them with more than
+    # one candidate at the top: halving then degrades to random search.
+    while True:
+        n_first = 1
+        while True:
+            sizes = _rung_sizes(n_first + 1, len(resources), factor)
+            if schedule_cost(sizes, resources, max_resources) > budget:
+                break
+            if max_candidates is not None and n_first + 1 > max_candidates:
+                break
+            n_first += 1
+        sizes = _rung_sizes(n_first, len(resources), factor)
+        if len(resources) == 1 or sizes[0] >= factor:
+            return HalvingSchedule(sizes, resources)
+        resources = resources[1:]
+
+
+class SubsampledSplits:
+    """A CV splitter replaying fixed splits with subsampled training sets.
+
+    Each training set keeps ``n_resources / n_samples`` of its rows (at least
+    one per class for classification targets, stratified when ``y`` is
+    given); test sets are unchanged so scores stay comparable across rungs.
+    The subsample of a split depends only on ``random_state`` and the split,
+    so every candidate of a rung sees the same rows.
+    """
+
+    def __init__(self, splits, fraction, random_state, y_classes=None):
+        self.splits = splits
+        self.fraction = fraction
+        self.random_state = random_state
+        self.y_classes = y_classes
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return len(self.splits)
+
+    def split(self, X=None, y=None, groups=None):
+        rng = np.random.RandomState(self.random_state)
+        for train, test in self.splits:
+            yield self._subsample(train, rng), test
+
+    def _subsample(self, train, rng):
+        n_keep = max(1, int(round(self.fraction * len(train))))
+        if n_keep >= len(train):
+            return train
+        if self.y_classes is None:
+            return np.sort(rng.choice(train, size=n_keep, replace=False))
+        labels = self.y_classes[train]
+        classes, counts = np.unique(labels, return_counts=True)
+        quota = np.maximum(1, np.floor(counts * n_keep / len(train)).astype(int))
+        keep = []
+        for cls, q in zip(classes, quota):
+            members = train[labels == cls]
+            keep.append(rng.choice(members, size=min(q, len(members)), replace=False))
+        return np.sort(np.concatenate(keep))

@@ -1,0 +1,753 @@
+"""HarmonicaSearchCV: spectral hyperparameter search for scikit-learn."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+from scipy.stats import norm, rankdata
+from sklearn.base import is_classifier
+from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _num_samples
+
+from ._halving import SubsampledSplits, halving_schedule
+from ._report import (
+    StageReport,
+    best_observed,
+    format_report,
+    normalise,
+    readable_term,
+    term_importances,
+)
+from ._restriction import Restriction, refine
+from ._space import SearchSpace
+from ._spectral import fit_sparse_polynomial, supported_degree
+
+__all__ = ["HarmonicaSearchCV"]
+
+# Share of n_iter given to the spectral stages when they are sized
+# automatically; the rest goes to the final stage.
+SPECTRAL_SHARE = 0.6
+# A spectral stage with fewer samples than this cannot separate terms from
+# noise; smaller budgets skip the spectral stages.
+MIN_STAGE_SIZE = 20
+# Automatic stages hold at least this many samples each (at most
+# MAX_AUTO_STAGES): several small stages beat one large one on the planted
+# benchmarks, as each stage re-fits inside a smaller space.
+AUTO_STAGE_SIZE = 60
+MAX_AUTO_STAGES = 3
+# Draw rounds when looking for candidates not evaluated yet.
+_UNIQUE_DRAW_ROUNDS = 20
+
+
+class HarmonicaSearchCV(BaseSearchCV):
+    """Hyperparameter search by spectral recovery (Harmonica).
+
+    The search space is encoded into +/-1 bits.  Each *spectral stage*
+    cross-validates a batch of candidates sampled from the current space (in
+    parallel, through joblib, like :class:`~sklearn.model_selection.GridSearchCV`),
+    fits a sparse low-degree polynomial over parity features of the free
+    bits, and restricts the space to the few settings of the important bits
+    that maximise it.  A final stage of successive halving (or random search)
+    on the restricted space picks the best candidate, which is then refitted.
+
+    When the space is finite and holds at most ``n_iter`` candidates, every
+    candidate is evaluated at full resource, exactly as ``GridSearchCV`` does.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        An object implementing ``fit``; either ``score`` or ``scoring`` is
+        used to evaluate it.
+    param_space : dict or list of dicts
+        Parameter names mapped to lists of values or to scipy.stats
+        distributions (anything with ``rvs``), as accepted by ``GridSearchCV``
+        and ``RandomizedSearchCV``.  A list of dicts is a conditional space:
+        one dict (branch) is chosen per candidate.
+    n_iter : int, default=100
+        Total budget, counted in full-resource candidate evaluations (each
+        one cross-validated over all folds).  An evaluation at resource ``r``
+        costs ``r / max_resources``.
+    scoring : str, callable, list, tuple or dict, default=None
+        As in ``GridSearchCV``.  With several metrics, the ``refit`` metric
+        (or the first metric when ``refit`` is a callable or False) drives
+        the search.
+    n_jobs : int, default=None
+        Number of jobs to run in parallel (joblib).
+    refit : bool, str or callable, default=True
+        As in ``GridSearchCV``.  The best candidate is chosen among those
+        evaluated at full resource; a callable receives ``cv_results_``
+        restricted to those rows and its index is mapped back.
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV``.  The splits are computed once per ``fit`` so
+        every stage sees the same folds.
+    verbose : int, default=0
+        0: silent; 1: a line per stage and per halving rung; >1 also
+        sklearn's per-fit messages.
+    pre_dispatch : int or str, default="2*n_jobs"
+        As in ``GridSearchCV``.
+    random_state : int, RandomState instance or None, default=None
+        Drives every random decision of the search (sampling, subsampling).
+        The search itself is reproducible for a fixed value, whatever
+        ``n_jobs`` or the joblib backend.
+    error_score : "raise" or numeric, default=np.nan
+        Score of a failing fit.  The spectral stages treat non-finite scores
+        as the worst finite score seen.
+    return_train_score : bool, default=False
+        As in ``GridSearchCV``.
+    n_stages : int or "auto", default="auto"
+        Number of spectral stages (0 skips them).  "auto": up to 3 stages of
+        about 100 candidates within 60% of ``n_iter``.
+    stage_size : int or "auto", default="auto"
+        Candidates sampled per spectral stage.
+    degree : int, default=3
+        Highest degree of the parity features.  Lowered (with a warning)
+        when the feature matrix would exceed 512 MiB.
+    n_terms : int, default=5
+        Number of polynomial terms kept per stage.
+    n_best : int, default=4
+        Number of settings of the important bits kept after each stage; the
+        next stage samples among them.  1 is the greedy choice of the
+        original code; more is safer when weak terms decide between them.
+    alpha : float or None, default=None
+        Lasso strength on the standardised scores.  None walks the Lasso
+        path until ``n_terms`` terms are active, which needs no tuning.
+    distribution_bits : int, default=3
+        Bits per continuous distribution: ``2**distribution_bits`` buckets
+        of equal probability.  The final stage samples freely inside the
+        chosen buckets.
+    final_stage : {"halving", "random"}, default="halving"
+        Search on the restricted space after the spectral stages.
+    resource : str, default="n_samples"
+        Resource of successive halving: ``"n_samples"`` (training rows of
+        each fold) or the name of an integer estimator parameter such as
+        ``"max_iter"``, ``"n_estimators"`` or skorch's ``"max_epochs"``.
+    factor : float, default=3
+        Halving keeps ``1 / factor`` of the candidates per rung and
+        multiplies the resource by ``factor``.
+    min_resources : int or "auto", default="auto"
+        Resource of the first rung.  "auto": ``max_resources / factor**2``,
+        and for ``n_samples`` at least ``2 * n_splits`` (times the number of
+        classes for classifiers).
+    max_resources : int or "auto", default="auto"
+        Full resource.  "auto": the number of samples, or the estimator's
+        current value of the ``resource`` parameter.
+    spectral_resource : int or None, default=None
+        Resource of the spectral-stage evaluations; None means
+        ``max_resources``.  A smaller value makes the spectral stages cheaper
+        (tune on short runs, finish on full ones): each evaluation then
+        costs ``spectral_resource / max_resources`` of the budget.
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy (masked) ndarrays
+        As in ``GridSearchCV``, plus ``stage`` (1, 2, ... for spectral
+        stages, then the final stage; 0 in exhaustive mode), ``phase``
+        ("spectral", "halving", "random" or "exhaustive"), ``rung`` (halving
+        rung, 0 elsewhere) and ``n_resources``.
+    best_estimator_ : estimator
+        Refitted on the whole data with the best parameters (if ``refit``).
+    best_score_ : float
+        Mean cross-validated score of the best candidate.
+    best_params_ : dict
+        Parameters of the best candidate.
+    best_index_ : int
+        Row of the best candidate in ``cv_results_``.
+    scorer_ : function or dict
+    n_splits_ : int
+    refit_time_ : float
+    multimetric_ : bool
+    space_ : SearchSpace
+        The encoded search space.
+    search_mode_ : {"spectral", "exhaustive"}
+        Whether the space was small enough to be evaluated whole.
+    stages_ : list of StageReport
+        Per spectral stage: the recovered terms in hyperparameter names and
+        values with their coefficients, and the settings kept.
+    param_importances_ : dict
+        Share of the variance explained by each hyperparameter, summed over
+        the stages (sums to 1 when any effect was found).  An interaction's
+        variance is split evenly among its parameters.
+    n_candidates_ : list of int
+        Candidates per rung of the final stage.
+    n_resources_ : list of int
+        Resource per rung of the final stage.
+    max_resources_, min_resources_ : int
+    budget_spent_ : float
+        Full-resource evaluations spent (at most ``n_iter``, up to rounding
+        of the last halving rung).
+
+    See Also
+    --------
+    sklearn.model_selection.GridSearchCV : Exhaustive search over a grid.
+    sklearn.model_selection.RandomizedSearchCV : Random search.
+
+    Notes
+    -----
+    Hazan, Klivans and Yuan, "Hyperparameter Optimization: A Spectral
+    Approach", ICLR 2018.
+
+    Examples
+    --------
+    >>> from scipy.stats import loguniform
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from harmonica_sklearn import HarmonicaSearchCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> space = {"C": loguniform(1e-3, 1e3), "fit_intercept": [True, False]}
+    >>> search = HarmonicaSearchCV(
+    ...     LogisticRegression(max_iter=500), space, n_iter=30, random_state=0
+    ... ).fit(X, y)
+    >>> sorted(search.best_params_)
+    ['C', 'fit_intercept']
+    >>> round(search.best_score_, 2) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSearchCV._parameter_constraints,
+        "param_space": [dict, list],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "n_stages": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "stage_size": [
+            Interval(numbers.Integral, 3, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "degree": [Interval(numbers.Integral, 1, 4, closed="both")],
+        "n_terms": [Interval(numbers.Integral, 1, 50, closed="both")],
+        "n_best": [Interval(numbers.Integral, 1, None, closed="left")],
+        "alpha": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "distribution_bits": [Interval(numbers.Integral, 1, 8, closed="both")],
+        "final_stage": [StrOptions({"halving", "random"})],
+        "resource": [str],
+        "factor": [Interval(numbers.Real, 1, None, closed="neither")],
+        "min_resources": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "max_resources": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "spectral_resource": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_space,
+        *,
+        n_iter=100,
+        scoring=None,
+        n_jobs=None,
+        refit=True,
+        cv=None,
+        verbose=0,
+        pre_dispatch="2*n_jobs",
+        random_state=None,
+        error_score=np.nan,
+        return_train_score=False,
+        n_stages="auto",
+        stage_size="auto",
+        degree=3,
+        n_terms=5,
+        n_best=4,
+        alpha=None,
+        distribution_bits=3,
+        final_stage="halving",
+        resource="n_samples",
+        factor=3,
+        min_resources="auto",
+        max_resources="auto",
+        spectral_resource=None,
+    ):
+        super().__init__(
+            estimator=estimator,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            pre_dispatch=pre_dispatch,
+            error_score=error_score,
+            return_train_score=return_train_score,
+        )
+        self.param_space = param_space
+        self.n_iter = n_iter
+        self.random_state = random_state
+        self.n_stages = n_stages
+        self.stage_size = stage_size
+        self.degree = degree
+        self.n_terms = n_terms
+        self.n_best = n_best
+        self.alpha = alpha
+        self.distribution_bits = distribution_bits
+        self.final_stage = final_stage
+        self.resource = resource
+        self.factor = factor
+        self.min_resources = min_resources
+        self.max_resources = max_resources
+        self.spectral_resource = spectral_resource
+
+    def fit(self, X, y=None, **params):
+        """Run the search and refit the best candidate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Target; None for unsupervised learning.
+        **params : dict
+            Passed to the estimator's ``fit``, the scorer and the CV splitter
+            (``groups``), as in ``GridSearchCV.fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
+        return super().fit(X, y, **params)
+
+    def report(self, max_terms=10):
+        """A plain-text report: best candidate, terms learned, importances.
+
+        Parameters
+        ----------
+        max_terms : int, default=10
+            Effects (groups of terms) shown per stage.
+
+        Returns
+        -------
+        str
+        """
+        if not hasattr(self, "cv_results_"):
+            raise AttributeError(
+                "This HarmonicaSearchCV is not fitted yet: call fit before report()."
+            )
+        return format_report(self, max_terms=max_terms)
+
+    # ------------------------------------------------------------ set-up
+    def _check_input_parameters(self, X, y, split_params):
+        # BaseSearchCV.fit calls this hook after checking `cv` and before the
+        # search: the place to validate everything that needs the data.
+        self.space_ = SearchSpace.from_param_space(
+            self.param_space, distribution_bits=self.distribution_bits
+        )
+        _check_param_names(self.estimator, self.param_space)
+        # Fixed splits: every stage and rung must see the same folds.
+        self._splits = list(self._checked_cv_orig.split(X, y, **split_params))
+        self._checked_cv_orig = check_cv(self._splits)
+        self._y_classes = None
+        if is_classifier(self.estimator) and y is not None and np.ndim(y) == 1:
+            self._y_classes = np.unique(np.asarray(y), return_inverse=True)[1]
+        self._n_samples = _num_samples(X)
+        self._set_resources()
+        self._plan = self._stage_plan()
+
+    def _set_resources(self):
+        n_splits = len(self._splits)
+        if self.resource == "n_samples":
+            max_r = self._n_samples if self.max_resources == "auto" else self.max_resources
+            if max_r > self._n_samples:
+                raise ValueError(
+                    f"max_resources={max_r} exceeds the number of samples "
+                    f"({self._n_samples}) for resource='n_samples'."
+                )
+            n_classes = 1 if self._y_classes is None else self._y_classes.max() + 1
+            smallest = 2 * n_splits * n_classes
+        else:
+            max_r = self._max_resources_from_estimator()
+            smallest = 1
+        if self.min_resources == "auto":
+            min_r = max(smallest, int(round(max_r / self.factor**2)))
+            min_r = min(min_r, max_r)
+        else:
+            min_r = self.min_resources
+        if min_r > max_r:
+            raise ValueError(
+                f"min_resources={min_r} is larger than max_resources={max_r}."
+            )
+        spectral = max_r if self.spectral_resource is None else self.spectral_resource
+        if spectral > max_r:
+            raise ValueError(
+                f"spectral_resource={spectral} is larger than max_resources={max_r}."
+            )
+        self.max_resources_, self.min_resources_ = int(max_r), int(min_r)
+        self._spectral_resource = int(spectral)
+
+    def _max_resources_from_estimator(self):
+        valid = self.estimator.get_params(deep=True)
+        if self.resource not in valid:
+            raise ValueError(
+                f"resource={self.resource!r} is neither 'n_samples' nor a parameter "
+                f"of {type(self.estimator).__name__}. Valid parameters are: "
+                f"{sorted(valid)}."
+            )
+        if any(self.resource in branch for branch in _branches(self.param_space)):
+            raise ValueError(
+                f"resource={self.resource!r} is also a key of param_space; the "
+                "search sets the resource itself, remove it from param_space."
+            )
+        if self.max_resources != "auto":
+            return self.max_resources
+        current = valid[self.resource]
+        if not isinstance(current, numbers.Integral) or current < 1:
+            raise ValueError(
+                f"max_resources='auto' takes the estimator's {self.resource}, which "
+                f"is {current!r}; set max_resources to a positive integer."
+            )
+        return int(current)
+
+    # ------------------------------------------------------------ search
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        space = self.space_
+        run = _SearchRun(self, evaluate_candidates, check_random_state(self.random_state))
+        self.stages_ = []
+        self.n_candidates_, self.n_resources_ = [], []
+        if space.is_finite() and space.size() <= self.n_iter:
+            self.search_mode_ = "exhaustive"
+            run.evaluate_grid()
+        else:
+            self.search_mode_ = "spectral"
+            n_stages, stage_size = self._plan
+            restriction = Restriction.unrestricted(space)
+            for stage in range(1, n_stages + 1):
+                restriction, report = run.spectral_stage(stage, stage_size, restriction)
+                if report is None:  # the restricted space is exhausted
+                    break
+                self.stages_.append(report)
+            final = len(self.stages_) + 1
+            if self.final_stage == "halving":
+                run.halving(final, restriction)
+            else:
+                run.random(final, restriction)
+        self.budget_spent_ = run.spent
+        self.param_importances_ = normalise(_summed_importances(space, self.stages_))
+        del self._splits, self._y_classes, self._plan
+
+    def _stage_plan(self):
+        """(n_stages, stage_size) for the spectral stages."""
+        cost = self._spectral_resource / self.max_resources_
+        affordable = int(self.n_iter / cost)
+        if self.n_stages == "auto" and self.stage_size == "auto":
+            samples = int(SPECTRAL_SHARE * affordable)
+            n_stages = min(MAX_AUTO_STAGES, max(1, samples // AUTO_STAGE_SIZE))
+            stage_size = samples // n_stages
+            if stage_size < MIN_STAGE_SIZE:
+                return 0, 0
+            return n_stages, stage_size
+        if self.n_stages == "auto":
+            samples = int(SPECTRAL_SHARE * affordable)
+            n_stages = min(MAX_AUTO_STAGES, samples // self.stage_size)
+            return n_stages, self.stage_size
+        if self.stage_size == "auto":
+            if self.n_stages == 0:
+                return 0, 0
+            stage_size = int(SPECTRAL_SHARE * affordable) // self.n_stages
+            if stage_size < MIN_STAGE_SIZE:
+                raise ValueError(
+                    f"n_iter={self.n_iter} is too small for n_stages={self.n_stages}: "
+                    f"each stage would get {stage_size} candidates (at least "
+                    f"{MIN_STAGE_SIZE} are needed). Raise n_iter or lower n_stages."
+                )
+            return self.n_stages, stage_size
+        needed = self.n_stages * self.stage_size * cost
+        if needed > self.n_iter:
+            raise ValueError(
+                f"n_iter={self.n_iter} is too small for n_stages={self.n_stages} "
+                f"stages of stage_size={self.stage_size} candidates (they cost "
+                f"{needed:g} full evaluations). Raise n_iter or lower them."
+            )
+        return self.n_stages, self.stage_size
+
+    def _select_best_index(self, refit, refit_metric, results):
+        """Best row among the candidates evaluated at full resource."""
+        full = np.flatnonzero(np.asarray(results["n_resources"]) == self.max_resources_)
+        if callable(refit):
+            subset = _take_rows(results, full)
+            best = refit(subset)
+            if not isinstance(best, numbers.Integral):
+                raise TypeError("best_index_ returned is not an integer")
+            if best < 0 or best >= len(full):
+                raise IndexError("best_index_ index out of range")
+            return int(full[best])
+        ranks = np.asarray(results[f"rank_test_{refit_metric}"])[full]
+        return int(full[np.argmin(ranks)])
+
+
+class _SearchRun:
+    """The state of one ``_run_search``: budget, evaluated candidates, data."""
+
+    def __init__(self, search, evaluate_candidates, rng):
+        self.search = search
+        self.space = search.space_
+        self.evaluate_candidates = evaluate_candidates
+        self.rng = rng
+        self.spent = 0.0
+        self.seen = set()
+        # Spectral-stage evaluations: encoded bits and driving score.
+        self.bits = np.zeros((0, self.space.n_bits), dtype=np.int8)
+        self.scores = np.zeros(0)
+
+    # ---------------------------------------------------------- evaluation
+    def evaluate(self, candidates, *, stage, phase, rung, resource):
+        """Cross-validate ``candidates`` (dicts) at ``resource``; return scores."""
+        search = self.search
+        n = len(candidates)
+        cv = None
+        if search.resource == "n_samples":
+            if resource < search.max_resources_ or search.max_resources_ < search._n_samples:
+                cv = SubsampledSplits(
+                    search._splits,
+                    resource / search._n_samples,
+                    random_state=self.rng.randint(2**31 - 1),
+                    y_classes=search._y_classes,
+                )
+        else:
+            candidates = [{**c, search.resource: resource} for c in candidates]
+        results = self.evaluate_candidates(
+            candidates,
+            cv=cv,
+            more_results={
+                "stage": [stage] * n,
+                "phase": [phase] * n,
+                "rung": [rung] * n,
+                "n_resources": [resource] * n,
+            },
+        )
+        self.spent += n * resource / search.max_resources_
+        return np.asarray(results[_driving_key(search, results)][-n:], dtype=float)
+
+    def draw_new(self, restriction, n):
+        """Up to ``n`` candidates from ``restriction`` never evaluated before."""
+        index_rows, offset_rows, keys = [], [], []
+        for _ in range(_UNIQUE_DRAW_ROUNDS):
+            index, offset, _ = restriction.sample(self.space, n, self.rng)
+            for i in range(n):
+                key = self.space.candidate_key(index[i], offset[i])
+                if key in self.seen:
+                    continue
+                self.seen.add(key)
+                index_rows.append(index[i])
+                offset_rows.append(offset[i])
+                if len(index_rows) == n:
+                    return np.array(index_rows), np.array(offset_rows)
+        if not index_rows:
+            return np.zeros((0, self.space.n_params), np.intp), np.zeros((0, self.space.n_params))
+        return np.array(index_rows), np.array(offset_rows)
+
+    def decode(self, index, offset):
+        return [self.space.decode(i, o) for i, o in zip(index, offset)]
+
+    # --------------------------------------------------------------- modes
+    def evaluate_grid(self):
+        search = self.search
+        candidates = list(ParameterGrid(search.param_space))
+        self.evaluate(
+            candidates, stage=0, phase="exhaustive", rung=0, resource=search.max_resources_
+        )
+        self.log(f"exhaustive: {len(candidates)} candidates at full resource")
+
+    def spectral_stage(self, stage, stage_size, restriction):
+        """Sample, evaluate, fit, restrict.
+
+        Returns the new restriction and the stage's report (None, with the
+        restriction unchanged, when no new candidate is left to draw).
+        """
+        search, space = self.search, self.space
+        index, offset = self.draw_new(restriction, stage_size)
+        if len(index) == 0:
+            return restriction, None
+        resource = search._spectral_resource
+        scores = self.evaluate(
+            self.decode(index, offset),
+            stage=stage,
+            phase="spectral",
+            rung=0,
+            resource=resource,
+        )
+        self.bits = np.vstack([self.bits, space.encode(index)])
+        self.scores = np.concatenate([self.scores, scores])
+
+        alternative = restriction.match(self.bits)
+        inside = alternative >= 0
+        y = _normal_scores(_impute_failures(self.scores[inside]))
+        alternative = alternative[inside]
+        effects = np.array(
+            [
+                y[alternative == a].mean() if np.any(alternative == a) else y.mean()
+                for a in range(restriction.n_alternatives)
+            ]
+        )
+        free = restriction.free_bits(space.n_bits)
+        groups = space.bit_owner()[free]
+        within_memory = supported_degree(groups, len(y), search.degree, n_terms=0)
+        if within_memory < search.degree:
+            warnings.warn(
+                f"Stage {stage}: parity features of degree {search.degree} over "
+                f"{len(free)} bits would not fit in memory; using degree "
+                f"{within_memory} at most.",
+                UserWarning,
+            )
+        degree = supported_degree(groups, len(y), within_memory, search.n_terms)
+        polynomial = fit_sparse_polynomial(
+            self.bits[inside][:, free],
+            y - effects[alternative],
+            degree=degree,
+            n_terms=search.n_terms,
+            alpha=search.alpha,
+            groups=groups,
+        )
+        new_restriction, predicted = refine(
+            restriction, space, polynomial, free, effects - effects.mean(), search.n_best
+        )
+        term_bits = [tuple(int(free[i]) for i in subset) for subset in polynomial.subsets]
+        report = StageReport(
+            stage=stage,
+            n_candidates=len(index),
+            n_fit_samples=int(inside.sum()),
+            n_resources=resource,
+            degree=degree,
+            terms=[
+                (readable_term(space, bits), float(c))
+                for bits, c in zip(term_bits, polynomial.coefs)
+            ],
+            term_bits=term_bits,
+            intercept=float(polynomial.intercept),
+            restriction=new_restriction.describe(space),
+            predicted_scores=[float(p + polynomial.intercept) for p in predicted],
+            best_score=best_observed(scores),
+            importances=normalise(
+                term_importances(space, term_bits, polynomial.coefs)
+            ),
+        )
+        self.log(
+            f"stage {stage}: {len(index)} candidates at {search.resource}={resource}, "
+            f"best {report.best_score:.4f}, "
+            f"{len(polynomial.subsets)} terms, {new_restriction.n_alternatives} kept"
+        )
+        return new_restriction, report
+
+    def halving(self, stage, restriction):
+        search = self.search
+        budget = search.n_iter - self.spent
+        schedule = halving_schedule(
+            budget, search.min_resources_, search.max_resources_, search.factor
+        )
+        index, offset = self.draw_new(restriction, schedule.n_candidates[0])
+        candidates = self.decode(index, offset)
+        for rung, resource in enumerate(schedule.resources):
+            if not candidates:
+                break
+            scores = self.evaluate(
+                candidates, stage=stage, phase="halving", rung=rung, resource=resource
+            )
+            search.n_candidates_.append(len(candidates))
+            search.n_resources_.append(resource)
+            self.log(
+                f"halving rung {rung}: {len(candidates)} candidates at "
+                f"{search.resource}={resource}, best {best_observed(scores):.4f}"
+            )
+            n_keep = math.ceil(len(candidates) / search.factor)
+            order = np.argsort(-_impute_failures(scores), kind="stable")[:n_keep]
+            candidates = [candidates[i] for i in order]
+
+    def random(self, stage, restriction):
+        search = self.search
+        n = int(search.n_iter - self.spent + 1e-9)
+        index, offset = self.draw_new(restriction, max(n, 1))
+        if len(index):
+            self.evaluate(
+                self.decode(index, offset),
+                stage=stage,
+                phase="random",
+                rung=0,
+                resource=search.max_resources_,
+            )
+            search.n_candidates_.append(len(index))
+            search.n_resources_.append(search.max_resources_)
+
+    def log(self, message):
+        if self.search.verbose > 0:
+            print(f"[HarmonicaSearchCV] {message}")
+
+
+def _driving_key(search, results):
+    """The ``mean_test_*`` column that drives the search."""
+    if "mean_test_score" in results:
+        return "mean_test_score"
+    if isinstance(search.refit, str) and f"mean_test_{search.refit}" in results:
+        return f"mean_test_{search.refit}"
+    return next(key for key in results if key.startswith("mean_test_"))
+
+
+def _impute_failures(scores):
+    """Non-finite scores (failed fits, NaN scorers) become the worst finite one."""
+    scores = np.asarray(scores, dtype=float)
+    finite = np.isfinite(scores)
+    if finite.all() or not finite.any():
+        return np.where(finite, scores, 0.0)
+    return np.where(finite, scores, scores[finite].min())
+
+
+def _normal_scores(scores):
+    """Scores replaced by normal quantiles of their ranks.
+
+    The spectral fit then sees the *order* of the candidates, not the size of
+    a few catastrophic failures (a diverged net, a 10% accuracy): least
+    squares and its F-tests are not dragged by outliers, and the scale of
+    the scoring function does not matter.  Ties share their mean rank.
+    """
+    ranks = rankdata(scores)
+    return norm.ppf((ranks - 0.5) / len(scores))
+
+
+def _take_rows(results, rows):
+    subset = {}
+    for key, value in results.items():
+        if key == "params":
+            subset[key] = [value[i] for i in rows]
+        else:
+            subset[key] = value[rows]
+    return subset
+
+
+def _summed_importances(space, reports):
+    total = {space.param_label(p): 0.0 for p in range(space.n_params)}
+    for report in reports:
+        shares = term_importances(
+            space, report.term_bits, [c for _, c in report.terms]
+        )
+        for name, value in shares.items():
+            total[name] += value
+    return total
+
+
+def _branches(param_space):
+    return [param_space] if isinstance(param_space, dict) else list(param_space)
+
+
+def _check_param_names(estimator, param_space):
+    """Unknown parameter names fail here, with the valid names, before any fit."""
+    base = set(estimator.get_params(deep=True))
+    for branch in _branches(param_space):
+        valid = set(base)
+        for name, spec in branch.items():
+            if isinstance(spec, (list, tuple)):
+                for value in spec:
+                    if hasattr(value, "get_params") and not isinstance(value, type):
+                        valid |= {f"{name}__{k}" for k in value.get_params(deep=True)}
+        unknown = sorted(name for name in branch if name not in valid)
+        if unknown:
+            raise ValueError(
+                f"Invalid parameter(s) {unknown} for estimator "
+                f"{type(estimator).__name__} in param_space. Valid parameters "
+                f"are: {sorted(valid)}."
+            )
