@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -15,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 
+from ._checkpoint import CheckpointStore, fingerprint
 from ._halving import SubsampledSplits, halving_schedule
 from ._report import (
     StageReport,
@@ -142,6 +144,14 @@ class HarmonicaSearchCV(BaseSearchCV):
         ``max_resources``.  A smaller value makes the spectral stages cheaper
         (tune on short runs, finish on full ones): each evaluation then
         costs ``spectral_resource / max_resources`` of the budget.
+    checkpoint : str, path-like or None, default=None
+        Directory of a durable store of finished evaluations.  Each
+        fit-and-score is written there as soon as it finishes; calling
+        ``fit`` again with the same arguments after an interruption (a
+        crash, a killed process, KeyboardInterrupt) reads the stored
+        evaluations instead of recomputing them and ends with the result of
+        an uninterrupted run.  A store written for other data, estimator,
+        space, splits or scoring is refused with an error.
 
     Attributes
     ----------
@@ -236,6 +246,7 @@ class HarmonicaSearchCV(BaseSearchCV):
             StrOptions({"auto"}),
         ],
         "spectral_resource": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "checkpoint": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -266,6 +277,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         min_resources="auto",
         max_resources="auto",
         spectral_resource=None,
+        checkpoint=None,
     ):
         super().__init__(
             estimator=estimator,
@@ -294,6 +306,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         self.min_resources = min_resources
         self.max_resources = max_resources
         self.spectral_resource = spectral_resource
+        self.checkpoint = checkpoint
 
     def fit(self, X, y=None, **params):
         """Run the search and refit the best candidate.
@@ -313,7 +326,11 @@ class HarmonicaSearchCV(BaseSearchCV):
         self : object
             The fitted search.
         """
-        return super().fit(X, y, **params)
+        if self.checkpoint is None:
+            return super().fit(X, y, **params)
+        self._validate_params()
+        with CheckpointStore(self.checkpoint).intercepting():
+            return super().fit(X, y, **params)
 
     def report(self, max_terms=10):
         """A plain-text report: best candidate, terms learned, importances.
@@ -350,6 +367,19 @@ class HarmonicaSearchCV(BaseSearchCV):
         self._n_samples = _num_samples(X)
         self._set_resources()
         self._plan = self._stage_plan()
+        if self.checkpoint is not None:
+            CheckpointStore(self.checkpoint).open(
+                fingerprint(
+                    self.estimator,
+                    self.param_space,
+                    X,
+                    y,
+                    self._splits,
+                    self.scoring,
+                    self.error_score,
+                    self.return_train_score,
+                )
+            )
 
     def _set_resources(self):
         n_splits = len(self._splits)
@@ -408,7 +438,9 @@ class HarmonicaSearchCV(BaseSearchCV):
     # ------------------------------------------------------------ search
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         space = self.space_
-        run = _SearchRun(self, evaluate_candidates, check_random_state(self.random_state))
+        run = _SearchRun(
+            self, evaluate_candidates, check_random_state(self.random_state), callback_ctx
+        )
         self.stages_ = []
         self.n_candidates_, self.n_resources_ = [], []
         if space.is_finite() and space.size() <= self.n_iter:
@@ -428,6 +460,7 @@ class HarmonicaSearchCV(BaseSearchCV):
                 run.halving(final, restriction)
             else:
                 run.random(final, restriction)
+        run.close()
         self.budget_spent_ = run.spent
         self.param_importances_ = normalise(_summed_importances(space, self.stages_))
         del self._splits, self._y_classes, self._plan
@@ -485,8 +518,15 @@ class HarmonicaSearchCV(BaseSearchCV):
 class _SearchRun:
     """The state of one ``_run_search``: budget, evaluated candidates, data."""
 
-    def __init__(self, search, evaluate_candidates, rng):
+    def __init__(self, search, evaluate_candidates, rng, callback_ctx=None):
         self.search = search
+        # sklearn >= 1.9 callbacks (e.g. ProgressBar): one "search" task whose
+        # subtasks are the evaluated batches (stages, rungs).
+        self.callback_ctx = None
+        if callback_ctx is not None:
+            self.callback_ctx = callback_ctx.subcontext(
+                task_name="search", max_subtasks=None
+            ).call_on_fit_task_begin(estimator=search)
         self.space = search.space_
         self.evaluate_candidates = evaluate_candidates
         self.rng = rng
@@ -512,16 +552,24 @@ class _SearchRun:
                 )
         else:
             candidates = [{**c, search.resource: resource} for c in candidates]
-        results = self.evaluate_candidates(
-            candidates,
-            cv=cv,
-            more_results={
-                "stage": [stage] * n,
-                "phase": [phase] * n,
-                "rung": [rung] * n,
-                "n_resources": [resource] * n,
-            },
-        )
+        more_results = {
+            "stage": [stage] * n,
+            "phase": [phase] * n,
+            "rung": [rung] * n,
+            "n_resources": [resource] * n,
+        }
+        if self.callback_ctx is None:
+            results = self.evaluate_candidates(candidates, cv=cv, more_results=more_results)
+        else:
+            batch_ctx = self.callback_ctx.subcontext(
+                task_name=f"{phase} stage {stage}" + (f" rung {rung}" if phase == "halving" else ""),
+                max_subtasks=n * search.n_splits_,
+                sequential_subtasks=False,
+            ).call_on_fit_task_begin(estimator=search)
+            results = self.evaluate_candidates(
+                candidates, cv=cv, more_results=more_results, callback_ctx=batch_ctx
+            )
+            batch_ctx.call_on_fit_task_end(estimator=search)
         self.spent += n * resource / search.max_resources_
         return np.asarray(results[_driving_key(search, results)][-n:], dtype=float)
 
@@ -673,6 +721,10 @@ class _SearchRun:
             )
             search.n_candidates_.append(len(index))
             search.n_resources_.append(search.max_resources_)
+
+    def close(self):
+        if self.callback_ctx is not None:
+            self.callback_ctx.call_on_fit_task_end(estimator=self.search)
 
     def log(self, message):
         if self.search.verbose > 0:

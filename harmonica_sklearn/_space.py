@@ -44,6 +44,10 @@ import scipy.stats
 
 __all__ = ["SearchSpace", "gray_code", "binary_code"]
 
+# Code of ordered values: "gray" (neighbours differ in one bit) or "binary".
+# Gray won on ordered planted effects (benchmarks/ablations.py, docs).
+ORDERED_CODE = "gray"
+
 # Above this support size a discrete distribution is bucketed like a
 # continuous one instead of being listed value by value.
 _MAX_LISTED_SUPPORT = 64
@@ -493,7 +497,8 @@ def _check_no_duplicates(name, values):
 def _list_parameter(name, values, branch, kind, weights):
     k = len(values)
     n_bits = _n_bits_for(k)
-    codes = gray_code(k, n_bits) if kind == "ordered" else binary_code(k, n_bits)
+    ordered_gray = kind == "ordered" and ORDERED_CODE == "gray"
+    codes = gray_code(k, n_bits) if ordered_gray else binary_code(k, n_bits)
     if weights is None:
         weights = np.full(k, 1.0 / k)
     return Parameter(name, (branch,), kind, values, np.asarray(weights, float), codes)
@@ -516,7 +521,7 @@ def _distribution_parameter(name, dist, branch, distribution_bits):
         "distribution",
         [],
         np.full(n_buckets, 1.0 / n_buckets),
-        gray_code(n_buckets, distribution_bits),
+        (gray_code if ORDERED_CODE == "gray" else binary_code)(n_buckets, distribution_bits),
         dist,
     )
 

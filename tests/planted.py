@@ -8,6 +8,7 @@ so searches are reproducible and fast.  The true optimum is known exactly.
 from __future__ import annotations
 
 import itertools
+import os
 import zlib
 
 import numpy as np
@@ -193,3 +194,47 @@ def planted_data(n_samples=20):
     """Data the mock estimator ignores, except to tell folds apart."""
     X = np.arange(n_samples, dtype=float).reshape(-1, 1)
     return X, np.zeros(n_samples)
+
+
+class CountingRegressor(RegressorMixin, BaseEstimator):
+    """A smooth score of ``a``, ``b`` and ``c``; each fit appends a line to
+    ``log_path`` (so tests can count fits across processes) and may sleep.
+    If the file ``log_path + ".interrupt"`` holds a number N, the N-th fit
+    raises KeyboardInterrupt (a file, not a parameter, so that the
+    interrupted and the resumed searches have the same estimator)."""
+
+    def __init__(self, a=0.0, b=0.0, c="x", log_path=None, delay=0.0):
+        self.a = a
+        self.b = b
+        self.c = c
+        self.log_path = log_path
+        self.delay = delay
+
+    def fit(self, X, y=None):
+        if self.log_path is not None:
+            with open(self.log_path, "a") as log:
+                log.write(f"{self.a} {self.b} {self.c}\n")
+            trigger = self.log_path + ".interrupt"
+            if os.path.exists(trigger):
+                with open(trigger) as f:
+                    if count_lines(self.log_path) == int(f.read()):
+                        raise KeyboardInterrupt
+        if self.delay:
+            import time
+
+            time.sleep(self.delay)
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+    def score(self, X, y=None):
+        return -((self.a - 0.3) ** 2) - (self.b + 0.2) ** 2 + 0.1 * (self.c == "y")
+
+
+def count_lines(path):
+    try:
+        with open(path) as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return 0

@@ -420,3 +420,42 @@ def test_inconsistent_budget_and_resources_get_clear_errors(params, match):
     space = {k: v for k, v in SIX_BITS.items() if k != "x0"}
     with pytest.raises(ValueError, match=match):
         HarmonicaSearchCV(FailsWhenNegative(), space, cv=2, **params).fit(X, y)
+
+
+# ------------------------------------------------------- sklearn callbacks
+class RecordingCallback:
+    """A sklearn >= 1.9 fit callback that records the tasks it sees."""
+
+    def __init__(self):
+        self.begun, self.ended = [], []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        self.begun.append(context.task_name)
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        self.ended.append(context.task_name)
+
+
+def test_sklearn_callbacks_see_stages_rungs_and_evaluations():
+    pytest.importorskip("sklearn.callback")
+    problem = planted_binary_problem(0, n_vars=20, n_terms=3)
+    X, y = planted_data()
+    callback = RecordingCallback()
+    search = HarmonicaSearchCV(
+        PlantedEstimator(problem=problem), problem.space, n_iter=100, cv=ONE_SPLIT,
+        random_state=0,
+    )
+    search.set_callbacks(callback)
+    search.fit(X, y)
+    assert "search" in callback.begun and "search" in callback.ended
+    assert "spectral stage 1" in callback.begun
+    assert "halving stage 2 rung 0" in callback.begun
+    n_evaluations = len(search.cv_results_["params"])
+    assert callback.begun.count("candidate-split-evaluation") == n_evaluations
+    assert sorted(callback.begun) == sorted(callback.ended)
