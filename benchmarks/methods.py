@@ -1,0 +1,758 @@
+"""Hyperparameter search methods behind one interface, for equal-budget comparisons.
+
+Every runner has the signature ``run(task, budget, seed, n_jobs=1) -> Result``
+and is registered in :data:`METHODS`:
+
+* ``"random"``: :class:`~sklearn.model_selection.RandomizedSearchCV`.
+* ``"grid"``: :class:`~sklearn.model_selection.GridSearchCV`, only when the
+  space is made of lists and its grid fits the budget.
+* ``"halving_random"``: :class:`~sklearn.model_selection.HalvingRandomSearchCV`
+  (resource ``n_samples``, factor 3) with as many candidates as the budget
+  allows.
+* ``"optuna_tpe"``: Optuna's TPE sampler, each trial cross-validated with the
+  task's estimator, folds and scoring.
+* ``"skopt_bayes"``: scikit-optimize's ``BayesSearchCV`` (Gaussian process).
+* ``"harmonica"``: ``harmonica_sklearn.HarmonicaSearchCV``, imported when run.
+
+The budget counts full evaluations: one configuration scored on every fold at
+full resource. An evaluation at resource ``r`` (successive halving) costs
+``r / max_resources`` of one. Runners skip the final refit (``refit=False``);
+the task's ``true_value`` judges the chosen configuration instead, see
+:func:`regret`.
+
+Every search runs with BLAS and OpenMP limited to one thread in this process
+(joblib's workers get the same limit with ``n_jobs=2`` on 2 cores), so that
+parallelism comes from ``n_jobs`` only: on a busy 2-core machine, native
+threads made HistGradientBoosting fits 40 times and LogisticRegression fits
+and skopt's Gaussian process up to 10 times slower.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.stats import rv_discrete
+from sklearn.base import clone, is_classifier
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import (
+    GridSearchCV,
+    ParameterGrid,
+    RandomizedSearchCV,
+    check_cv,
+    cross_validate,
+)
+from threadpoolctl import threadpool_limits
+
+from benchmarks.tasks import Task
+
+__all__ = [
+    "METHODS",
+    "Evaluation",
+    "MethodNotApplicable",
+    "Result",
+    "distribution_bounds",
+    "regret",
+    "run_grid_search",
+    "run_halving_random_search",
+    "run_harmonica",
+    "run_optuna_tpe",
+    "run_random_search",
+    "run_skopt_bayes",
+    "suggest_params",
+    "to_skopt_space",
+]
+
+# Elimination factor of the successive halving runner.
+_HALVING_FACTOR = 3
+
+
+class MethodNotApplicable(Exception):
+    """Raised when a method cannot run on a task within a budget."""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation made by a search method.
+
+    Attributes
+    ----------
+    params : dict
+        The configuration evaluated.
+    score : float
+        Its mean cross-validation score (NaN when fitting failed).
+    elapsed : float
+        Seconds from the start of the search to the end of this evaluation
+        (its last fold's scoring). Exact for Optuna, and for the other methods
+        with ``n_jobs=1`` (rows of ``cv_results_`` are evaluated in order).
+        Otherwise (parallel runs, failed fits) the search's wall time is
+        apportioned to rows in proportion to their fit and score times.
+    cost : float, default=1.0
+        Fraction of a full evaluation: ``n_resources / max_resources`` for
+        successive halving rows, 1 otherwise.
+    """
+
+    params: dict[str, Any]
+    score: float
+    elapsed: float
+    cost: float = 1.0
+
+
+@dataclass
+class Result:
+    """Outcome of one run of a search method on a task.
+
+    Attributes
+    ----------
+    method : str
+        Key of the method in :data:`METHODS`.
+    task : str
+        Name of the task.
+    seed : int
+        Seed of the run.
+    budget : int
+        Budget asked for, in full evaluations.
+    trace : list of Evaluation
+        Every evaluation, in the order the method made them.
+    best_params : dict
+        The configuration the method chose.
+    wall_time : float
+        Seconds the whole search took.
+    search_overhead : float or None, default=None
+        Seconds of ``wall_time`` not spent in the estimator's ``fit`` and
+        ``score`` (the method's own computation plus bookkeeping), or None
+        when unmeasurable (``n_jobs != 1``).
+    compute_time : float or None, default=None
+        Seconds spent in the estimator's ``fit`` and ``score``, summed over
+        all folds and all evaluations (whatever process ran them), or None
+        when unknown. With ``n_jobs > 1``, ``compute_time / (wall_time *
+        n_jobs)`` is the parallel efficiency.
+    """
+
+    method: str
+    task: str
+    seed: int
+    budget: int
+    trace: list[Evaluation] = field(repr=False)
+    best_params: dict[str, Any]
+    wall_time: float
+    search_overhead: float | None = None
+    compute_time: float | None = None
+
+    @property
+    def total_cost(self) -> float:
+        """Budget actually spent, in full evaluations."""
+        return float(sum(evaluation.cost for evaluation in self.trace))
+
+
+def regret(
+    task: Task,
+    params: Mapping[str, Any] | Result,
+    best_known: float | None = None,
+) -> float:
+    """Return how far a configuration's true value is from the best one.
+
+    Parameters
+    ----------
+    task : Task
+        The task the configuration belongs to.
+    params : mapping or Result
+        The configuration, or a result whose ``best_params`` to judge.
+    best_known : float or None, default=None
+        Reference used when ``task.optimum`` is None (e.g. the best true value
+        found by any run).
+
+    Returns
+    -------
+    float
+        ``task.optimum (or best_known) - task.true_value(params)``.
+
+    Raises
+    ------
+    ValueError
+        If the task has no optimum and ``best_known`` is None.
+    """
+    reference = task.optimum if task.optimum is not None else best_known
+    if reference is None:
+        raise ValueError(f"task {task.name!r} has no known optimum: pass best_known")
+    if isinstance(params, Result):
+        params = params.best_params
+    return reference - task.true_value(params)
+
+
+def _subspaces(param_space: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> list:
+    """Return a search space as a list of dicts."""
+    if isinstance(param_space, Mapping):
+        return [param_space]
+    return list(param_space)
+
+
+def _is_distribution(values: Any) -> bool:
+    """Tell whether a space entry is a distribution rather than a list."""
+    return hasattr(values, "rvs")
+
+
+def distribution_bounds(distribution: Any) -> tuple[float, float, bool, bool]:
+    """Describe a scipy.stats distribution as a range to search.
+
+    Parameters
+    ----------
+    distribution : scipy.stats frozen distribution
+        ``uniform``, ``loguniform`` (alias ``reciprocal``) or ``randint``.
+
+    Returns
+    -------
+    low, high : float or int
+        Inclusive bounds of the support.
+    is_integer : bool
+        Whether the values are integers (``randint``).
+    log : bool
+        Whether the values are uniform on a log scale (``loguniform``).
+
+    Raises
+    ------
+    ValueError
+        For any other distribution.
+    """
+    name = distribution.dist.name
+    low, high = distribution.support()
+    if isinstance(distribution.dist, rv_discrete) and name == "randint":
+        return int(low), int(high), True, False
+    if name in ("loguniform", "reciprocal"):
+        return float(low), float(high), False, True
+    if name == "uniform":
+        return float(low), float(high), False, False
+    raise ValueError(
+        f"cannot convert the scipy.stats distribution {name!r}: only uniform, "
+        "loguniform and randint are supported"
+    )
+
+
+def _is_optuna_choice(value: Any) -> bool:
+    """Tell whether Optuna accepts a value as a categorical choice."""
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _suggest_one(trial: Any, name: str, values: Any) -> Any:
+    """Suggest the value of one space entry with an Optuna trial."""
+    if _is_distribution(values):
+        low, high, is_integer, log = distribution_bounds(values)
+        if is_integer:
+            return trial.suggest_int(name, low, high, log=log)
+        return trial.suggest_float(name, low, high, log=log)
+    values = list(values)
+    if all(_is_optuna_choice(value) for value in values):
+        return trial.suggest_categorical(name, values)
+    # Other objects (estimators, numpy scalars, ...) are chosen by position.
+    return values[trial.suggest_categorical(name, list(range(len(values))))]
+
+
+def suggest_params(
+    trial: Any, param_space: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Draw a configuration of a scikit-learn search space with an Optuna trial.
+
+    Lists become ``suggest_categorical`` (by position when they hold values
+    Optuna cannot store, such as estimators); ``uniform`` and ``loguniform``
+    distributions become ``suggest_float`` (with ``log``), ``randint`` becomes
+    ``suggest_int``. For a list of sub-spaces, a categorical ``"subspace"``
+    picks one first and its parameters are named ``"{index}/{name}"`` in
+    Optuna.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The trial to suggest with.
+    param_space : dict or list of dict
+        Space in the format of ``RandomizedSearchCV``.
+
+    Returns
+    -------
+    dict
+        Parameter names mapped to scikit-learn values.
+    """
+    subspaces = _subspaces(param_space)
+    if len(subspaces) == 1:
+        index, prefix = 0, ""
+    else:
+        index = trial.suggest_categorical("subspace", list(range(len(subspaces))))
+        prefix = f"{index}/"
+    return {
+        name: _suggest_one(trial, prefix + name, values)
+        for name, values in subspaces[index].items()
+    }
+
+
+def to_skopt_space(
+    param_space: Mapping[str, Any] | Sequence[Mapping[str, Any]], budget: int
+) -> list[tuple[dict[str, Any], int]]:
+    """Convert a scikit-learn search space for ``skopt.BayesSearchCV``.
+
+    Lists become ``Categorical`` (explicitly: skopt would read a two-number
+    list as a range), ``uniform`` and ``loguniform`` become ``Real`` (with a
+    log-uniform prior for the latter) and ``randint`` becomes ``Integer``.
+
+    Parameters
+    ----------
+    param_space : dict or list of dict
+        Space in the format of ``RandomizedSearchCV``.
+    budget : int
+        Number of evaluations, split as evenly as possible over sub-spaces.
+
+    Returns
+    -------
+    list of (dict, int)
+        The ``search_spaces`` argument of ``BayesSearchCV``.
+    """
+    from skopt.space import Categorical, Integer, Real
+
+    def dimension(values: Any) -> Any:
+        if not _is_distribution(values):
+            return Categorical(list(values))
+        low, high, is_integer, log = distribution_bounds(values)
+        if is_integer:
+            return Integer(low, high)
+        return Real(low, high, prior="log-uniform" if log else "uniform")
+
+    subspaces = _subspaces(param_space)
+    share, extra = divmod(budget, len(subspaces))
+    return [
+        (
+            {name: dimension(values) for name, values in subspace.items()},
+            share + (i < extra),
+        )
+        for i, subspace in enumerate(subspaces)
+    ]
+
+
+def _n_splits(task: Task) -> int:
+    """Return the number of CV folds of a task."""
+    cv = check_cv(task.cv, task.y, classifier=is_classifier(task.estimator))
+    return cv.get_n_splits(task.X, task.y)
+
+
+class _ClockedScorer:
+    """Scorer that records when each of its calls ends.
+
+    Only calls made in this process are recorded, i.e. with ``n_jobs=1``.
+
+    Parameters
+    ----------
+    scorer : callable
+        ``scorer(estimator, X, y)`` to wrap.
+    """
+
+    def __init__(self, scorer: Callable[..., float]):
+        self.scorer = scorer
+        self.times: list[float] = []
+
+    def __call__(self, estimator: Any, X: Any, y: Any = None, **kwargs: Any) -> float:
+        score = self.scorer(estimator, X, y, **kwargs)
+        self.times.append(time.perf_counter())
+        return score
+
+
+def _clocked_scorer(task: Task) -> _ClockedScorer:
+    """Return the task's scoring wrapped in a :class:`_ClockedScorer`."""
+    return _ClockedScorer(check_scoring(task.estimator, scoring=task.scoring))
+
+
+def _result_from_search(
+    method: str,
+    task: Task,
+    budget: int,
+    seed: int,
+    n_jobs: int | None,
+    search: Any,
+    scorer: _ClockedScorer,
+) -> Result:
+    """Fit a search scoring with ``scorer`` and turn its ``cv_results_`` into a Result.
+
+    Rows are taken to be evaluated in order, each on all folds, when the
+    scorer saw every call; otherwise elapsed times are apportioned.
+    """
+    start = time.perf_counter()
+    with threadpool_limits(limits=1):
+        search.fit(task.X, task.y)
+    wall_time = time.perf_counter() - start
+    results = search.cv_results_
+    n_rows = len(results["params"])
+    n_splits = _n_splits(task)
+    compute = (
+        np.asarray(results["mean_fit_time"]) + np.asarray(results["mean_score_time"])
+    ) * n_splits
+    if len(scorer.times) == n_rows * n_splits:
+        elapsed = np.asarray(scorer.times[n_splits - 1 :: n_splits]) - start
+    else:
+        cumulative = np.cumsum(compute)
+        elapsed = wall_time * cumulative / cumulative[-1]
+    if "n_resources" in results:
+        max_resources = getattr(search, "max_resources_", None) or max(
+            results["n_resources"]
+        )
+        costs = np.asarray(results["n_resources"], dtype=float) / max_resources
+    else:
+        costs = np.ones(n_rows)
+    trace = [
+        Evaluation(dict(params), float(score), float(t), float(cost))
+        for params, score, t, cost in zip(
+            results["params"], results["mean_test_score"], elapsed, costs, strict=True
+        )
+    ]
+    overhead = wall_time - float(np.sum(compute)) if n_jobs in (1, None) else None
+    return Result(
+        method=method,
+        task=task.name,
+        seed=seed,
+        budget=budget,
+        trace=trace,
+        best_params=dict(search.best_params_),
+        wall_time=wall_time,
+        search_overhead=overhead,
+        compute_time=float(np.sum(compute)),
+    )
+
+
+def run_random_search(
+    task: Task, budget: int, seed: int, n_jobs: int | None = 1
+) -> Result:
+    """Run ``RandomizedSearchCV`` with ``budget`` sampled configurations.
+
+    Parameters
+    ----------
+    task : Task
+        The task to tune.
+    budget : int
+        Number of full evaluations.
+    seed : int
+        Seeds the sampling.
+    n_jobs : int or None, default=1
+        Parallel jobs of the search.
+
+    Returns
+    -------
+    Result
+    """
+    scorer = _clocked_scorer(task)
+    search = RandomizedSearchCV(
+        task.estimator,
+        task.param_space,
+        n_iter=budget,
+        cv=task.cv,
+        scoring=scorer,
+        n_jobs=n_jobs,
+        random_state=seed,
+        refit=False,
+    )
+    return _result_from_search("random", task, budget, seed, n_jobs, search, scorer)
+
+
+def run_grid_search(
+    task: Task, budget: int, seed: int, n_jobs: int | None = 1
+) -> Result:
+    """Run ``GridSearchCV`` over the whole space when its grid fits the budget.
+
+    Parameters
+    ----------
+    task : Task
+        The task to tune; its space must hold only lists.
+    budget : int
+        Number of full evaluations; the grid must not be larger.
+    seed : int
+        Recorded in the result only (the grid is deterministic).
+    n_jobs : int or None, default=1
+        Parallel jobs of the search.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    MethodNotApplicable
+        If the space holds a distribution or its grid exceeds the budget.
+    """
+    subspaces = _subspaces(task.param_space)
+    if any(_is_distribution(v) for subspace in subspaces for v in subspace.values()):
+        raise MethodNotApplicable(f"{task.name}: the space has distributions, no grid")
+    size = len(ParameterGrid(task.param_space))
+    if size > budget:
+        raise MethodNotApplicable(
+            f"{task.name}: grid of {size} exceeds budget {budget}"
+        )
+    scorer = _clocked_scorer(task)
+    search = GridSearchCV(
+        task.estimator,
+        task.param_space,
+        cv=task.cv,
+        scoring=scorer,
+        n_jobs=n_jobs,
+        refit=False,
+    )
+    return _result_from_search("grid", task, budget, seed, n_jobs, search, scorer)
+
+
+def _halving_plan(
+    n_candidates: int, smallest: int, max_resources: int, factor: int
+) -> tuple[int, float]:
+    """Return sklearn's ``min_resources="exhaust"`` and the cost of a halving run.
+
+    Mirrors ``BaseSuccessiveHalving._run_search`` without aggressive
+    elimination; the cost is in full evaluations.
+    """
+    n_required = 1 + math.floor(math.log(n_candidates, factor))
+    min_resources = max(smallest, max_resources // factor ** (n_required - 1))
+    n_possible = 1 + math.floor(math.log(max_resources // min_resources, factor))
+    cost, remaining = 0.0, n_candidates
+    for iteration in range(min(n_required, n_possible)):
+        resources = min(int(factor**iteration * min_resources), max_resources)
+        cost += remaining * resources / max_resources
+        remaining = math.ceil(remaining / factor)
+    return min_resources, cost
+
+
+def run_halving_random_search(
+    task: Task, budget: int, seed: int, n_jobs: int | None = 1
+) -> Result:
+    """Run ``HalvingRandomSearchCV`` with the most candidates the budget allows.
+
+    The resource is the number of training rows and the factor 3. For each
+    candidate count, ``min_resources`` is chosen as sklearn's "exhaust" does
+    (the last round uses as many rows as possible, starting no lower than
+    sklearn's "smallest"), and the largest count whose total cost fits the
+    budget is used.
+
+    Parameters
+    ----------
+    task : Task
+        The task to tune.
+    budget : int
+        Number of full evaluations (a row at ``r`` samples costs
+        ``r / n_samples``).
+    seed : int
+        Seeds the sampling and the subsampling.
+    n_jobs : int or None, default=1
+        Parallel jobs of the search.
+
+    Returns
+    -------
+    Result
+    """
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    max_resources = len(task.X)
+    smallest = 2 * _n_splits(task)
+    if is_classifier(task.estimator):
+        smallest *= len(np.unique(task.y))
+    n_candidates, min_resources = 1, max_resources
+    for candidates in range(1, budget * max_resources // smallest + 1):
+        resources, cost = _halving_plan(
+            candidates, smallest, max_resources, _HALVING_FACTOR
+        )
+        if cost <= budget:
+            n_candidates, min_resources = candidates, resources
+    scorer = _clocked_scorer(task)
+    search = HalvingRandomSearchCV(
+        task.estimator,
+        task.param_space,
+        n_candidates=n_candidates,
+        factor=_HALVING_FACTOR,
+        min_resources=min_resources,
+        max_resources=max_resources,
+        cv=task.cv,
+        scoring=scorer,
+        n_jobs=n_jobs,
+        random_state=seed,
+        refit=False,
+        return_train_score=False,
+    )
+    return _result_from_search(
+        "halving_random", task, budget, seed, n_jobs, search, scorer
+    )
+
+
+def run_optuna_tpe(
+    task: Task, budget: int, seed: int, n_jobs: int | None = 1
+) -> Result:
+    """Run Optuna's TPE sampler for ``budget`` cross-validated trials.
+
+    Each trial draws a configuration with :func:`suggest_params` and scores it
+    with ``cross_validate`` using the task's estimator, folds and scoring.
+    The chosen configuration is the trial with the best CV score.
+
+    Parameters
+    ----------
+    task : Task
+        The task to tune.
+    budget : int
+        Number of trials.
+    seed : int
+        Seed of ``TPESampler``.
+    n_jobs : int or None, default=1
+        Parallel jobs over the folds of a trial.
+
+    Returns
+    -------
+    Result
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cv = check_cv(task.cv, task.y, classifier=is_classifier(task.estimator))
+    trace: list[Evaluation] = []
+    compute = 0.0
+    start = time.perf_counter()
+
+    def objective(trial: optuna.trial.Trial) -> float:
+        nonlocal compute
+        params = suggest_params(trial, task.param_space)
+        estimator = clone(task.estimator).set_params(
+            **{name: clone(value, safe=False) for name, value in params.items()}
+        )
+        scores = cross_validate(
+            estimator, task.X, task.y, cv=cv, scoring=task.scoring, n_jobs=n_jobs
+        )
+        compute += float(np.sum(scores["fit_time"]) + np.sum(scores["score_time"]))
+        score = float(np.mean(scores["test_score"]))
+        trace.append(Evaluation(params, score, time.perf_counter() - start))
+        return score
+
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed)
+    )
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
+        # Optuna warns about every trial whose score is NaN (failed fits).
+        warnings.simplefilter("ignore", UserWarning)
+        study.optimize(objective, n_trials=budget)
+    wall_time = time.perf_counter() - start
+    scores = np.array([evaluation.score for evaluation in trace])
+    best = 0 if np.isnan(scores).all() else int(np.nanargmax(scores))
+    return Result(
+        method="optuna_tpe",
+        task=task.name,
+        seed=seed,
+        budget=budget,
+        trace=trace,
+        best_params=trace[best].params,
+        wall_time=wall_time,
+        search_overhead=wall_time - compute if n_jobs in (1, None) else None,
+        compute_time=compute,
+    )
+
+
+def run_skopt_bayes(
+    task: Task, budget: int, seed: int, n_jobs: int | None = 1
+) -> Result:
+    """Run scikit-optimize's ``BayesSearchCV`` for ``budget`` evaluations.
+
+    The space is converted with :func:`to_skopt_space`; evaluations are
+    sequential (``n_points=1``). After its 10 random initial points, the
+    Gaussian process is refit at every evaluation, costing 1.5 to 5 s each on
+    a 2-core machine (budget 20 on the mock tasks: 15 to 47 s, against under
+    a second for the other methods), so keep it to small budgets.
+
+    Parameters
+    ----------
+    task : Task
+        The task to tune.
+    budget : int
+        Number of full evaluations, split over sub-spaces.
+    seed : int
+        Seeds the optimizer.
+    n_jobs : int or None, default=1
+        Parallel jobs over the folds of an evaluation.
+
+    Returns
+    -------
+    Result
+    """
+    from skopt import BayesSearchCV
+
+    scorer = _clocked_scorer(task)
+    search = BayesSearchCV(
+        task.estimator,
+        to_skopt_space(task.param_space, budget),
+        cv=task.cv,
+        scoring=scorer,
+        n_jobs=n_jobs,
+        random_state=seed,
+        refit=False,
+        return_train_score=False,
+    )
+    return _result_from_search(
+        "skopt_bayes", task, budget, seed, n_jobs, search, scorer
+    )
+
+
+def run_harmonica(
+    task: Task,
+    budget: int,
+    seed: int,
+    n_jobs: int | None = 1,
+    method: str = "harmonica",
+    **search_params: Any,
+) -> Result:
+    """Run ``harmonica_sklearn.HarmonicaSearchCV`` with ``n_iter=budget``.
+
+    The trace is its ``cv_results_`` in row order; rows at a resource below
+    the maximum (its final successive halving) cost ``n_resources /
+    max_resources_`` (or the largest ``n_resources`` when the search has no
+    ``max_resources_``). Check ``Result.total_cost`` against the budget.
+
+    Parameters
+    ----------
+    task : Task
+        The task to tune.
+    budget : int
+        Passed as ``n_iter``.
+    seed : int
+        Passed as ``random_state``.
+    n_jobs : int or None, default=1
+        Passed as ``n_jobs``.
+    method : str, default="harmonica"
+        Name recorded in the result (e.g. of a variant).
+    **search_params
+        Other parameters of ``HarmonicaSearchCV`` (``n_best``, ``degree``,
+        ...), for variants of the method.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    ImportError
+        If ``harmonica_sklearn`` is not importable.
+    """
+    from harmonica_sklearn import HarmonicaSearchCV
+
+    scorer = _clocked_scorer(task)
+    search = HarmonicaSearchCV(
+        task.estimator,
+        task.param_space,
+        n_iter=budget,
+        cv=task.cv,
+        n_jobs=n_jobs,
+        random_state=seed,
+        scoring=scorer,
+        refit=False,
+        **search_params,
+    )
+    return _result_from_search(method, task, budget, seed, n_jobs, search, scorer)
+
+
+METHODS: dict[str, Callable[..., Result]] = {
+    "random": run_random_search,
+    "grid": run_grid_search,
+    "halving_random": run_halving_random_search,
+    "optuna_tpe": run_optuna_tpe,
+    "skopt_bayes": run_skopt_bayes,
+    "harmonica": run_harmonica,
+}
+"""Runners by method name, each ``run(task, budget, seed, n_jobs=1) -> Result``."""
