@@ -275,28 +275,32 @@ def fit_sparse_polynomial(bits, y, *, degree=3, n_terms=5, alpha=None, groups=No
 
 
 def _refit_significant(bits, y, selected, groups, n_features):
-    """Least squares on the selected effects, completed then pruned.
+    """Least squares on the selected effects, pruned then completed.
 
-    Completed: every parameter with a selected main-effect term enters with
-    all its units, so that its whole main effect is estimated and the
-    minimiser compares all of its values, not only those a few terms happen
-    to separate: the Lasso picks *which* parameters matter, least squares
-    estimates *how*.
     Pruned: the Lasso picked the terms most correlated with ``y`` among
     ``n_features``, so an effect stays only if a partial F-test rejects "no
     effect" at a Bonferroni level over all ``n_features`` (family-wise error
-    ``FAMILY_WISE_ERROR``).  A parameter's units are tested jointly, as its
-    main effect; each interaction term is tested alone.  A stage then fixes
-    nothing on noise and leaves the space open for more data instead.
+    ``FAMILY_WISE_ERROR``).  The selected units of one parameter are tested
+    jointly, as its main effect; each interaction term is tested alone.  A
+    stage then fixes nothing on noise and leaves the space open for more
+    data instead.  The test runs on the selected terms only, so that it
+    keeps its power with few samples.
+    Completed: every parameter whose main effect survives then enters with
+    all its units (while the samples leave at least as many residual degrees
+    of freedom as there are columns), so that its whole main effect is
+    estimated and the minimiser compares all of its values, not only those
+    a few terms happen to separate: the Lasso picks *which* parameters
+    matter, least squares estimates *how*.
     """
+    selected = _significant(bits, y, selected, groups, FAMILY_WISE_ERROR / max(n_features, 1))
+    if not selected:
+        return float(np.mean(y)), [], np.zeros(0)
     mains = {_main_effect_owner(t, groups) for t in selected} - {None}
     units, unit_groups = parameter_units(groups)
-    terms = [u for u, g in zip(units, unit_groups) if g in mains]
-    terms += [t for t in selected if _main_effect_owner(t, groups) is None]
-    terms = list(dict.fromkeys(terms))
-    terms = _significant(bits, y, terms, groups, FAMILY_WISE_ERROR / max(n_features, 1))
-    if not terms:
-        return float(np.mean(y)), [], np.zeros(0)
+    completed = [u for u, g in zip(units, unit_groups) if g in mains]
+    completed += [t for t in selected if _main_effect_owner(t, groups) is None]
+    completed = list(dict.fromkeys(completed))
+    terms = completed if 2 * (len(completed) + 1) <= len(y) else selected
     solution = np.linalg.lstsq(_term_design(bits, terms), y, rcond=None)[0]
     return float(solution[0]), terms, solution[1:]
 

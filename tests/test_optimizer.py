@@ -285,7 +285,10 @@ def test_random_final_stage():
     ).fit(X, y)
     results = search.cv_results_
     final = results["phase"] == "random"
-    assert final.sum() == 100 - np.sum(results["phase"] == "spectral")
+    assert np.all(results["n_resources"][final] == search.max_resources_)
+    spectral_cost = np.sum(results["n_resources"][~final]) / search.max_resources_
+    # The final stage spends what the spectral stages left, at full resource.
+    assert final.sum() == int(100 - spectral_cost + 1e-9)
     assert regret(problem, search.best_params_) < 1e-9
 
 
@@ -311,8 +314,14 @@ def test_small_finite_space_is_never_evaluated_twice():
         cv=ONE_SPLIT,
         random_state=0,
     ).fit(X, y)
-    keys = [repr(sorted(p.items())) for p in search.cv_results_["params"]]
+    results = search.cv_results_
+    # Never twice at the same resource (the final stage may re-evaluate the
+    # best cheap candidates at full resource once the space is exhausted).
+    keys = [
+        (repr(sorted(p.items())), r) for p, r in zip(results["params"], results["n_resources"])
+    ]
     assert len(keys) == len(set(keys))
+    assert len(results["params"]) <= 64 + 64
 
 
 # ------------------------------------------------------- failures and NaNs
@@ -455,7 +464,8 @@ def test_sklearn_callbacks_see_stages_rungs_and_evaluations():
     search.fit(X, y)
     assert "search" in callback.begun and "search" in callback.ended
     assert "spectral stage 1" in callback.begun
-    assert "halving stage 2 rung 0" in callback.begun
+    final = len(search.stages_) + 1
+    assert f"halving stage {final} rung 0" in callback.begun
     n_evaluations = len(search.cv_results_["params"])
     assert callback.begun.count("candidate-split-evaluation") == n_evaluations
     assert sorted(callback.begun) == sorted(callback.ended)

@@ -1041,8 +1041,15 @@ def test_unknown_nested_parameter_lists_step_parameters(reg_data):
             r"resource='max_itr' is neither 'n_samples' nor a parameter.*'max_iter'",
         ),
         ({"resource": "max_iter"}, "max_resources='auto' takes the estimator's max_iter"),
-        ({"n_stages": 2, "stage_size": 20, "n_iter": 30}, "n_iter=30 is too small for n_stages=2"),
-        ({"n_stages": 3, "n_iter": 50}, "n_iter=50 is too small for n_stages=3"),
+        # Full-resource stages (spectral_resource=None): each candidate costs 1.
+        (
+            {"n_stages": 2, "stage_size": 20, "n_iter": 30, "spectral_resource": None},
+            "n_iter=30 is too small for n_stages=2",
+        ),
+        (
+            {"n_stages": 3, "n_iter": 50, "spectral_resource": None},
+            "n_iter=50 is too small for n_stages=3",
+        ),
     ],
 )
 def test_invalid_resources_and_budget(kwargs, match, reg_data):
