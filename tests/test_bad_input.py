@@ -1,0 +1,885 @@
+"""Bad input to HarmonicaSearchCV, and what it gets (issue #5).
+
+Every error is checked with ``pytest.raises(..., match=...)`` for a message
+that names the parameter at fault, raised before any fit (the estimator
+``_NeverFit`` fails the test if it is fitted).  Inputs that are accepted
+(single-valued parameters, ``[1, 1.0]``, fits or scorers that fail now and
+then) are checked to work.  Where the library's behaviour is wrong or its
+message unclear, the test states what a demanding scikit-learn user expects
+and is marked ``xfail(strict=True)``.  docs/bad_input.md has the whole table.
+
+The last part holds property-based tests (hypothesis) that extend
+tests/test_space.py: encoding round trips on spaces of any kind of value and
+distribution, restricted sampling with several alternatives, and a real
+search with an estimator that records every value it is handed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_array_equal
+from scipy.stats import expon, loguniform, norm, randint, uniform
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.datasets import make_regression
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from harmonica_sklearn import HarmonicaSearchCV, SearchSpace
+from harmonica_sklearn._restriction import Restriction
+
+X, Y = make_regression(n_samples=60, n_features=5, noise=10.0, random_state=0)
+CONTINUOUS = {"alpha": loguniform(1e-3, 1e3)}
+_RIDGE_NAMES = ["alpha", "copy_X", "fit_intercept", "max_iter", "positive", "random_state"]
+RIDGE_PARAMS = re.escape(str([*_RIDGE_NAMES, "solver", "tol"]))
+
+
+class _NeverFit(Ridge):
+    """Fails the test when fitted: validation must come before any fit."""
+
+    def fit(self, X, y, sample_weight=None):
+        raise RuntimeError("fit must not be called for an invalid input")
+
+
+class _PpfOnly:
+    """Looks like half a distribution: ``ppf`` but no ``rvs``."""
+
+    def ppf(self, q):
+        return q
+
+
+class _Flaky(RegressorMixin, BaseEstimator):
+    """Ridge whose fit raises for ``alpha > fail_above`` or fewer than
+    ``min_rows`` training rows."""
+
+    def __init__(self, alpha=1.0, fail_above=np.inf, min_rows=0):
+        self.alpha = alpha
+        self.fail_above = fail_above
+        self.min_rows = min_rows
+
+    def fit(self, X, y):
+        if self.alpha > self.fail_above:
+            raise ValueError(f"planted failure for alpha={self.alpha}")
+        if len(X) < self.min_rows:
+            raise ValueError(f"needs {self.min_rows} rows, got {len(X)}")
+        self.ridge_ = Ridge(alpha=self.alpha).fit(X, y)
+        return self
+
+    def predict(self, X):
+        return self.ridge_.predict(X)
+
+
+# sklearn's own std of a column holding infinities.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:invalid value encountered in subtract:RuntimeWarning"
+)
+
+
+def _search(space, estimator=None, **kw):
+    kw = {"cv": 3, "random_state": 0, **kw}
+    return HarmonicaSearchCV(_NeverFit() if estimator is None else estimator, space, **kw)
+
+
+# ================================================================ 1. spaces
+NOT_VALUES = "expected a list of values or an object with an 'rvs' method"
+PARAM_SPACE_TYPE = (
+    "The 'param_space' parameter of HarmonicaSearchCV must be an instance of 'dict' "
+    "or an instance of 'list'"
+)
+
+
+@pytest.mark.parametrize(
+    "space, error, match",
+    [
+        # nothing to search
+        ({}, ValueError, "param_space has no parameters to search"),
+        ([], ValueError, "param_space is an empty list"),
+        ([{}], ValueError, "param_space has no parameters to search"),
+        # empty value lists, whatever the container
+        ({"alpha": []}, ValueError, "Parameter 'alpha' has an empty list of values"),
+        ({"alpha": ()}, ValueError, "Parameter 'alpha' has an empty list of values"),
+        ({"alpha": np.array([])}, ValueError, "Parameter 'alpha' has an empty list of values"),
+        ({"alpha": [1.0], "solver": []}, ValueError, "Parameter 'solver' has an empty list"),
+        ([{"alpha": [1.0]}, {"solver": []}], ValueError, "Parameter 'solver' has an empty list"),
+        # unknown names: which ones, and the valid ones
+        (
+            {"alfa": [0.1, 1.0]},
+            ValueError,
+            r"Invalid parameter\(s\) \['alfa'\] for estimator _NeverFit",
+        ),
+        ({"alfa": [0.1, 1.0]}, ValueError, "Valid parameters are: " + RIDGE_PARAMS),
+        (
+            {"sovler": ["auto"], "alfa": [1.0]},
+            ValueError,
+            r"Invalid parameter\(s\) \['alfa', 'sovler'\]",
+        ),
+        ({"alpha ": [0.1, 1.0]}, ValueError, r"Invalid parameter\(s\) \['alpha '\]"),
+        ([{"alpha": [1.0]}, {"tol": [1e-3], "slover": ["svd"]}], ValueError, r"\['slover'\]"),
+        # not a list of values, nor a distribution
+        ({"alpha": _PpfOnly()}, TypeError, f"Parameter 'alpha': {NOT_VALUES}.*got _PpfOnly"),
+        ({"alpha": object()}, TypeError, f"Parameter 'alpha': {NOT_VALUES}.*got object"),
+        ({"alpha": None}, TypeError, f"Parameter 'alpha': {NOT_VALUES}.*got NoneType None"),
+        ({"alpha": 1.0}, TypeError, f"Parameter 'alpha': {NOT_VALUES}.*got float 1.0"),
+        ({"solver": "svd"}, TypeError, f"Parameter 'solver': {NOT_VALUES}.*got str 'svd'"),
+        ({"alpha": {0.1, 1.0}}, TypeError, f"Parameter 'alpha': {NOT_VALUES}.*got set"),
+        ({"alpha": {"low": 0.1}}, TypeError, f"Parameter 'alpha': {NOT_VALUES}.*got dict"),
+        (
+            {"alpha": (a for a in [0.1, 1.0])},
+            TypeError,
+            f"Parameter 'alpha': {NOT_VALUES}.*got generator",
+        ),
+        # duplicate values
+        ({"alpha": [0.1, 1.0, 0.1]}, ValueError, "'alpha' lists the value 0.1 more than once"),
+        (
+            {"alpha": np.array([1.0, 1.0])},
+            ValueError,
+            r"'alpha' lists the value np.float64\(1.0\) more than once",
+        ),
+        (
+            {"solver": ["svd", "auto", "svd"]},
+            ValueError,
+            "'solver' lists the value 'svd' more than once",
+        ),
+        (
+            {"random_state": [None, 0, None]},
+            ValueError,
+            "'random_state' lists the value None more than once",
+        ),
+        (
+            {"fit_intercept": [True, True]},
+            ValueError,
+            "'fit_intercept' lists the value True more than once",
+        ),
+        # malformed containers
+        ("alpha", InvalidParameterError, PARAM_SPACE_TYPE + ". Got 'alpha' instead"),
+        (({"alpha": [1.0]},), InvalidParameterError, PARAM_SPACE_TYPE),
+        ([{"alpha": [1.0]}, ["solver"]], TypeError, r"param_space\[1\] must be a dict, got list"),
+        ({("alpha",): [1.0]}, TypeError, "param_space keys must be parameter names"),
+    ],
+)
+def test_bad_space_is_rejected_before_any_fit(space, error, match):
+    with pytest.raises(error, match=match):
+        _search(space).fit(X, Y)
+
+
+def test_unknown_step_in_pipeline_lists_the_valid_names():
+    pipe = Pipeline([("scale", StandardScaler()), ("ridge", _NeverFit())])
+    with pytest.raises(ValueError, match=r"\['rigde__alpha'\].*'ridge__alpha'"):
+        _search({"rigde__alpha": [0.1, 1.0]}, pipe).fit(X, Y)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "An unfrozen scipy distribution (loguniform instead of loguniform(a, b)) "
+        "is taken for a distribution; it fails while decoding the first "
+        "candidate with scipy's \"_parse_args() missing 2 required positional "
+        "arguments: 'a' and 'b'\", which names neither the parameter nor the fix."
+    ),
+)
+def test_unfrozen_distribution_is_named():
+    with pytest.raises((TypeError, ValueError), match="'alpha'.*(frozen|loguniform)"):
+        _search({"alpha": loguniform}, n_iter=3).fit(X, Y)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "A 2-D array of values is rejected by sklearn's ParameterGrid in "
+        "exhaustive mode ('Parameter array for 'alpha' should be "
+        "one-dimensional'), but in spectral mode its rows become values and "
+        "every fit fails ('All the 9 fits failed')."
+    ),
+)
+def test_two_dimensional_values_rejected_in_spectral_mode_too():
+    space = {"alpha": np.array([[0.1, 1.0], [10.0, 100.0]]), "tol": loguniform(1e-5, 1e-2)}
+    with pytest.raises(ValueError, match="'alpha' should be one-dimensional"):
+        _search(space, n_iter=3).fit(X, Y)
+
+
+def test_two_dimensional_values_rejected_in_exhaustive_mode():
+    with pytest.raises(ValueError, match="'alpha' should be one-dimensional"):
+        _search({"alpha": np.array([[0.1, 1.0]])}).fit(X, Y)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Duplicates are found only among values of the same type: "
+        "np.float64(1.0) and 1.0 (e.g. list(np.logspace(-2, 0, 3)) + [1.0]) "
+        "are both kept, and 1.0 is sampled twice as often."
+    ),
+)
+def test_numpy_and_python_float_duplicates_are_rejected():
+    values = [*np.logspace(-2, 0, 3), 1.0]  # np.float64(1.0) and 1.0
+    with pytest.raises(ValueError, match="'alpha' lists the value .*1.0.* more than once"):
+        _search({"alpha": values}).fit(X, Y)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Unhashable values (dicts such as class_weight, lists) are skipped by "
+        "the duplicate check: [{0: 1}, {0: 1}] is accepted."
+    ),
+)
+def test_duplicate_unhashable_values_are_rejected():
+    space = {"class_weight": [{0: 1, 1: 2}, {0: 1, 1: 2}, None]}
+    with pytest.raises(ValueError, match="'class_weight' lists the value .* more than once"):
+        HarmonicaSearchCV(LogisticRegression(), space, cv=3).fit(X, Y > 0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "A discrete distribution with a small support (randint(1, 5)) is "
+        "encoded as a list of its values, so the space counts as finite; when "
+        "it holds at most n_iter candidates, the exhaustive mode hands "
+        "param_space to ParameterGrid, which rejects the distribution: "
+        "TypeError: Parameter grid for parameter 'n_neighbors' needs to be a "
+        "list or a numpy array, but got <...rv_discrete_frozen...>."
+    ),
+)
+def test_small_discrete_distribution_in_exhaustive_mode():
+    from sklearn.neighbors import KNeighborsRegressor
+
+    space = {"n_neighbors": randint(1, 5), "weights": ["uniform", "distance"]}
+    search = _search(space, KNeighborsRegressor(), n_iter=10).fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    params = search.cv_results_["params"]
+    assert len(params) == 8
+    assert sorted({p["n_neighbors"] for p in params}) == [1, 2, 3, 4]
+    assert all(type(p["n_neighbors"]) is int for p in params)
+
+
+def test_int_and_float_of_equal_value_are_distinct_values():
+    # As for sklearn: max_features=1 is one feature, max_features=1.0 all of them.
+    search = _search({"alpha": [1, 1.0]}, Ridge()).fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert [type(p["alpha"]) for p in search.cv_results_["params"]] == [int, float]
+
+
+# ============================================== 2. single-valued parameters
+def test_single_valued_parameters_work_in_exhaustive_mode():
+    search = _search({"alpha": [0.5], "fit_intercept": [True]}, Ridge()).fit(X, Y)
+    assert search.cv_results_["params"] == [{"alpha": 0.5, "fit_intercept": True}]
+    assert search.best_params_ == {"alpha": 0.5, "fit_intercept": True}
+
+
+def test_single_valued_parameters_are_set_on_every_candidate_in_spectral_mode():
+    space = {"alpha": loguniform(1e-3, 1e3), "fit_intercept": [False], "solver": ["svd"]}
+    search = _search(space, Ridge(), n_iter=40).fit(X, Y)
+    assert search.search_mode_ == "spectral" and search.stages_
+    for params in search.cv_results_["params"]:
+        assert params["fit_intercept"] is False and params["solver"] == "svd"
+    assert search.best_estimator_.fit_intercept is False
+
+
+def test_only_single_valued_parameters_and_branches():
+    space = [{"alpha": [0.5]}, {"alpha": [2.0], "solver": ["svd"]}]
+    search = _search(space, Ridge(), n_iter=10).fit(X, Y)
+    assert search.cv_results_["params"] == [{"alpha": 0.5}, {"alpha": 2.0, "solver": "svd"}]
+
+
+def test_two_empty_branches_are_two_default_candidates():
+    # As GridSearchCV: each empty dict is one candidate, the estimator's defaults.
+    search = _search([{}, {}], Ridge()).fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert search.cv_results_["params"] == [{}, {}]
+
+
+def test_nan_value_is_passed_on_and_its_fits_fail():
+    search = _search({"alpha": [1.0, float("nan")]}, Ridge())
+    with pytest.warns(FitFailedWarning, match="3 fits failed out of a total of 6"):
+        with pytest.warns(UserWarning, match="test scores are non-finite"):
+            search.fit(X, Y)
+    assert search.best_params_ == {"alpha": 1.0}
+
+
+def test_huge_n_best_keeps_every_setting():
+    search = _search(CONTINUOUS, Ridge(), n_best=10**6, n_iter=40).fit(X, Y)
+    assert search.stages_ and np.isfinite(search.best_score_)
+
+
+def test_one_evaluation_budget():
+    search = _search(CONTINUOUS, Ridge(), n_iter=1).fit(X, Y)
+    assert len(search.cv_results_["params"]) == 1
+    assert search.budget_spent_ <= 1
+
+
+# ==================================================================== 3. budget
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (
+            {"n_stages": 2, "n_iter": 10},
+            r"n_iter=10 is too small for n_stages=2: each stage would get \d+ candidates "
+            r"\(at least 20 are needed\)",
+        ),
+        (
+            {"n_stages": 1, "stage_size": 50, "n_iter": 10},
+            "n_iter=10 is too small for n_stages=1 stages of stage_size=50",
+        ),
+        (
+            {"n_stages": 3, "stage_size": 20, "n_iter": 59},
+            r"n_iter=59 is too small for n_stages=3 stages of stage_size=20 candidates "
+            r"\(they cost 60 full",
+        ),
+        # cheaper stages are counted at their cost: 50 * 12/60 = 10 > 9
+        (
+            {"n_stages": 1, "stage_size": 50, "n_iter": 9, "spectral_resource": 12},
+            "they cost 10 full evaluations",
+        ),
+    ],
+)
+def test_budget_too_small_for_the_requested_stages(kwargs, match):
+    # Spectral stages at full resource unless said otherwise.
+    kwargs = {"spectral_resource": None, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        _search(CONTINUOUS, **kwargs).fit(X, Y)
+
+
+def test_cheap_spectral_stages_fit_a_small_budget():
+    search = _search(
+        CONTINUOUS, Ridge(), n_stages=1, stage_size=50, n_iter=11, spectral_resource=12
+    ).fit(X, Y)
+    assert np.sum(search.cv_results_["phase"] == "spectral") == 50
+    assert search.budget_spent_ <= 11 + 1e-9
+
+
+# ================================================================ 4. resources
+class _Iterative(Ridge):
+    """Ridge with an integer ``n_steps`` parameter to use as the resource."""
+
+    def __init__(self, alpha=1.0, *, n_steps=12, solver="auto"):
+        super().__init__(alpha=alpha, solver=solver)
+        self.n_steps = n_steps
+
+
+@pytest.mark.parametrize(
+    "estimator, space, kwargs, match",
+    [
+        (_NeverFit(), CONTINUOUS, {"resource": "n_epochs"},
+         "resource='n_epochs' is neither 'n_samples' nor a parameter of _NeverFit. "
+         "Valid parameters are: " + RIDGE_PARAMS),
+        (_NeverFit(), CONTINUOUS, {"resource": "max_iter"},
+         "max_resources='auto' takes the estimator's max_iter, which is None; set max_resources"),
+        (_NeverFit(max_iter=10.5), CONTINUOUS, {"resource": "max_iter"},
+         "max_resources='auto' takes the estimator's max_iter, which is 10.5"),
+        (_Iterative(), {**CONTINUOUS, "n_steps": [3, 9]}, {"resource": "n_steps"},
+         "resource='n_steps' is also a key of param_space"),
+        (_Iterative(), [{"alpha": [1.0, 2.0]}, {"n_steps": [3, 9]}], {"resource": "n_steps"},
+         "resource='n_steps' is also a key of param_space"),
+        (_NeverFit(), CONTINUOUS, {"min_resources": 50, "max_resources": 40},
+         "min_resources=50 is larger than max_resources=40"),
+        (_NeverFit(), CONTINUOUS, {"min_resources": 61},
+         "min_resources=61 is larger than max_resources=60"),
+        (_NeverFit(), CONTINUOUS, {"max_resources": 61},
+         r"max_resources=61 exceeds the number of samples \(60\) for resource='n_samples'"),
+        (_NeverFit(), CONTINUOUS, {"spectral_resource": 61},
+         "spectral_resource=61 is larger than max_resources=60"),
+        (_Iterative(), CONTINUOUS, {"resource": "n_steps", "spectral_resource": 13},
+         "spectral_resource=13 is larger than max_resources=12"),
+        (_Iterative(), CONTINUOUS, {"resource": "n_steps", "min_resources": 20},
+         "min_resources=20 is larger than max_resources=12"),
+    ],
+    ids=[
+        "resource_not_a_param", "auto_max_from_None", "auto_max_from_float",
+        "resource_in_space", "resource_in_other_branch", "min_gt_max", "min_gt_n_samples",
+        "max_gt_n_samples", "spectral_gt_max", "spectral_gt_param_max", "min_gt_param_max",
+    ],
+)
+def test_bad_resources(estimator, space, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        _search(space, estimator, **kwargs).fit(X, Y)
+
+
+# ============================================= 5. constructor parameter values
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("min_resources", 0), ("min_resources", -3), ("min_resources", 2.5),
+        ("min_resources", "smallest"), ("min_resources", None),
+        ("max_resources", 0), ("max_resources", 30.0), ("max_resources", "all"),
+        ("spectral_resource", 0), ("spectral_resource", -1), ("spectral_resource", 10.5),
+        ("spectral_resource", "full"),
+        ("factor", 1), ("factor", 1.0), ("factor", 0.5), ("factor", 0), ("factor", -2),
+        ("factor", float("nan")), ("factor", float("inf")), ("factor", "3"), ("factor", None),
+        ("degree", 0), ("degree", 5), ("degree", -1), ("degree", 2.0), ("degree", "3"),
+        ("n_terms", 0), ("n_terms", 51), ("n_terms", 2.5),
+        ("n_best", 0), ("n_best", -1), ("n_best", 1.5),
+        ("distribution_bits", 0), ("distribution_bits", 9), ("distribution_bits", 3.5),
+        ("n_iter", 0), ("n_iter", -5), ("n_iter", 10.0), ("n_iter", None),
+        ("n_stages", -1), ("n_stages", 1.5), ("n_stages", "many"),
+        ("stage_size", 2), ("stage_size", 2.5), ("stage_size", None),
+        ("alpha", 0.0), ("alpha", -0.1), ("alpha", "auto"),
+        ("final_stage", "grid"), ("final_stage", None),
+        ("resource", None), ("resource", 3),
+        ("random_state", "seed"), ("random_state", 1.5),
+        ("error_score", "ignore"),
+    ],
+)
+def test_out_of_range_constructor_parameter_is_named(param, value):
+    search = _search(CONTINUOUS).set_params(**{param: value})
+    got = re.escape(repr(value))
+    match = f"The '{param}' parameter of HarmonicaSearchCV must be .* Got {got} instead"
+    with pytest.raises(InvalidParameterError, match=match):
+        search.fit(X, Y)
+
+
+def test_factor_just_above_one_works():
+    search = _search(CONTINUOUS, Ridge(), factor=1.0001, n_iter=10).fit(X, Y)
+    assert search.n_resources_[-1] == search.max_resources_
+
+
+# ===================================================================== 6. memory
+class _ManyFlags(RegressorMixin, BaseEstimator):
+    """An estimator with ``n`` binary parameters ``x0 .. x{n-1}``; its score
+    is a sum of a few of them.  Fitting costs nothing."""
+
+    def __init__(self, n=400, **flags):
+        self.n = n
+        for i in range(n):
+            setattr(self, f"x{i}", flags.get(f"x{i}", 0))
+
+    def get_params(self, deep=True):
+        return {"n": self.n, **{f"x{i}": getattr(self, f"x{i}") for i in range(self.n)}}
+
+    def set_params(self, **params):
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+    def score(self, X, y=None):
+        return float(self.x3 + self.x77 - self.x150 + 0.5 * self.x3 * self.x200)
+
+
+def test_huge_space_lowers_the_degree_with_a_warning_instead_of_exhausting_memory():
+    # 400 binary parameters: degree-3 parity features would be ~10.7 million
+    # columns (the library caps the matrix at 512 MiB); the stage must fall
+    # back to a lower degree and say so.
+    space = {f"x{i}": [0, 1] for i in range(400)}
+    search = HarmonicaSearchCV(
+        _ManyFlags(), space, n_iter=30, n_stages=1, stage_size=20, degree=3, cv=2,
+        random_state=0,
+    )
+    Xs, ys = np.zeros((20, 1)), np.zeros(20)
+    warning = (
+        r"Stage 1: parity features of degree 3 over 400 bits would not fit in memory; "
+        r"using degree [12] at most"
+    )
+    with pytest.warns(UserWarning, match=warning):
+        search.fit(Xs, ys)
+    assert search.stages_[0].degree < 3
+    assert len(search.cv_results_["params"]) > 20
+    assert set(search.best_params_) == set(space)
+
+
+# ================================================================= 7. failures
+def test_some_fits_failing_with_numeric_error_score():
+    search = _search(
+        CONTINUOUS, _Flaky(fail_above=1.0), error_score=-1e6, n_iter=40
+    )
+    with pytest.warns(FitFailedWarning, match="fits failed"):
+        search.fit(X, Y)
+    results = search.cv_results_
+    failed = np.array([p["alpha"] > 1.0 for p in results["params"]])
+    assert failed.any() and (~failed).any()
+    assert_array_equal(results["mean_test_score"][failed], -1e6)
+    assert search.best_params_["alpha"] <= 1.0 and np.isfinite(search.best_score_)
+    # The spectral stage learnt to avoid the failing half: the halving stage
+    # samples mostly working candidates.
+    halving = results["phase"] == "halving"
+    assert failed[halving].mean() < failed[results["phase"] == "spectral"].mean()
+
+
+def test_minus_inf_error_score():
+    search = _search(CONTINUOUS, _Flaky(fail_above=1.0), error_score=-np.inf, n_iter=40)
+    with pytest.warns(FitFailedWarning):
+        with pytest.warns(UserWarning, match="test scores are non-finite"):
+            search.fit(X, Y)
+    assert search.best_params_["alpha"] <= 1.0 and np.isfinite(search.best_score_)
+
+
+@pytest.mark.parametrize("n_iter", [10, 40], ids=["exhaustive", "spectral"])
+def test_all_fits_failing_raises_with_the_underlying_error(n_iter):
+    space = {"alpha": [2.0, 3.0, 4.0]} if n_iter == 10 else CONTINUOUS
+    search = _search(space, _Flaky(fail_above=-1.0), n_iter=n_iter)
+    match = r"(?s)All the \d+ fits failed.*ValueError: planted failure for alpha="
+    with pytest.raises(ValueError, match=match):
+        search.fit(X, Y)
+
+
+def test_error_score_raise_propagates_the_first_failure():
+    search = _search(CONTINUOUS, _Flaky(fail_above=1.0), error_score="raise", n_iter=40)
+    with pytest.raises(ValueError, match="^planted failure for alpha="):
+        search.fit(X, Y)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "When every fit of one halving rung fails only because the rung's "
+        "resource is too small (a few training rows; the fits need 30), the "
+        "whole search stops with sklearn's 'All the N fits failed ... very "
+        "likely that your model is misconfigured', although the spectral stage "
+        "succeeded at full resource; the message does not say that the failing "
+        "batch ran at a reduced resource nor point to min_resources."
+    ),
+)
+def test_rung_failing_for_lack_of_resource_points_to_min_resources():
+    # Spectral stage at full resource (40 training rows): it succeeds.
+    search = _search(CONTINUOUS, _Flaky(min_rows=30), n_iter=40, spectral_resource=None)
+    with pytest.raises(ValueError, match="min_resources"):
+        search.fit(X, Y)
+
+
+# ================================================================== 8. scorers
+def _nan_scorer(estimator, X, y):
+    return float("nan")
+
+
+def _nan_above_one(estimator, X, y):
+    if estimator.alpha > 1.0:
+        return float("nan")
+    return -float(np.mean((estimator.predict(X) - y) ** 2))
+
+
+def _minus_inf_above_one(estimator, X, y):
+    if estimator.alpha > 1.0:
+        return -np.inf
+    return -float(np.mean((estimator.predict(X) - y) ** 2))
+
+
+ALPHAS = [round(0.1 * i, 1) for i in range(1, 28)]  # 27 values
+
+
+def _inf_for_two(estimator, X, y):
+    """A perfect score (+inf, like a PSNR of an exact fit) for alpha=2.0."""
+    if estimator.alpha == 2.0:
+        return np.inf
+    return -float(np.mean((estimator.predict(X) - y) ** 2))
+
+
+@pytest.mark.parametrize("n_iter", [10, 40], ids=["exhaustive", "spectral"])
+def test_scorer_returning_nan_everywhere_warns_and_completes(n_iter):
+    space = {"alpha": [0.1, 1.0, 10.0]} if n_iter == 10 else CONTINUOUS
+    search = _search(space, Ridge(), scoring=_nan_scorer, n_iter=n_iter)
+    with pytest.warns(UserWarning, match="One or more of the test scores are non-finite"):
+        search.fit(X, Y)  # as GridSearchCV: a warning, any candidate is "best"
+    assert np.isnan(search.best_score_)
+    assert hasattr(search, "best_estimator_")
+
+
+@pytest.mark.parametrize("scorer", [_nan_above_one, _minus_inf_above_one], ids=["nan", "-inf"])
+def test_scorer_non_finite_for_some_candidates_is_avoided(scorer):
+    search = _search(CONTINUOUS, Ridge(), scoring=scorer, n_iter=40)
+    with pytest.warns(UserWarning, match="non-finite"):
+        search.fit(X, Y)
+    assert search.best_params_["alpha"] <= 1.0 and np.isfinite(search.best_score_)
+    results = search.cv_results_
+    bad = np.array([p["alpha"] > 1.0 for p in results["params"]])
+    assert results["rank_test_score"][bad].min() > results["rank_test_score"][~bad].max()
+
+
+def test_plus_inf_score_is_best_in_exhaustive_mode():
+    search = _search({"alpha": [0.1, 2.0, 5.0]}, Ridge(), scoring=_inf_for_two)
+    with pytest.warns(UserWarning, match="non-finite"):
+        search.fit(X, Y)
+    assert search.best_params_ == {"alpha": 2.0} and search.best_score_ == np.inf
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Non-finite scores are all imputed as the worst finite score "
+        "(_impute_failures), +inf included: successive halving drops a "
+        "candidate scoring +inf at its first rung, although sklearn ranks +inf "
+        "first (rank_test_score 1) and HalvingGridSearchCV keeps it."
+    ),
+)
+def test_plus_inf_score_survives_halving():
+    search = _search({"alpha": ALPHAS}, Ridge(), scoring=_inf_for_two, n_iter=12, n_stages=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, Y)
+    assert search.search_mode_ == "spectral" and len(search.n_resources_) > 1
+    assert search.best_params_ == {"alpha": 2.0}
+
+
+# ========================================================== 9. restrictions
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Restriction.from_signs with an infeasible row (signs of an unused "
+        "code) stores allowed=None for it, and sampling that alternative then "
+        "draws from the whole space, violating the fixed bits, silently. "
+        "refine() only builds feasible rows, so the public search is not "
+        "affected; from_signs should raise."
+    ),
+)
+def test_infeasible_restriction_is_rejected():
+    space = SearchSpace.from_param_space({"a": ["x", "y", "z"], "b": [1, 2]})
+    with pytest.raises(ValueError, match="infeasible|no value"):
+        Restriction.from_signs(space, np.array([0, 1]), np.array([[-1, -1]]))
+
+
+# ======================================================= 10. property tests
+# Values of every kind a parameter list may hold (duplicates judged as the
+# library does: same type and equal).
+_scalars = st.one_of(
+    st.integers(-1000, 1000),
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    st.text("abcxyz", min_size=0, max_size=3),
+    st.booleans(),
+    st.none(),
+)
+_value_lists = st.one_of(
+    st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=9, unique=True),
+    st.lists(st.booleans(), min_size=1, max_size=2, unique=True),
+    st.lists(_scalars, min_size=1, max_size=7, unique_by=lambda v: (type(v), v)),
+)
+
+
+class _RvsOnly:
+    """A distribution with ``rvs`` only (sklearn accepts it): sampled freely."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def rvs(self, random_state=None):
+        return float(np.random.RandomState(random_state).uniform(0, self.scale))
+
+    def __repr__(self):
+        return f"_RvsOnly({self.scale})"
+
+
+_distributions = st.one_of(
+    st.builds(uniform, st.floats(-10, 10), st.floats(0.1, 10)),
+    st.builds(lambda a, r: loguniform(a, a * r), st.floats(1e-4, 1.0), st.floats(2.0, 1e4)),
+    st.builds(norm, st.floats(-5, 5), st.floats(0.1, 5)),
+    st.builds(lambda s: expon(scale=s), st.floats(0.1, 10)),
+    st.builds(lambda lo, k: randint(lo, lo + k), st.integers(-5, 5), st.integers(1, 70)),
+    st.builds(_RvsOnly, st.floats(0.5, 5)),
+)
+_specs = st.one_of(_value_lists, _value_lists, _distributions)
+_names = st.sampled_from(["a", "b", "c", "d", "e", "f"])
+_branch = st.dictionaries(_names, _specs, min_size=1, max_size=4)
+_any_space = st.one_of(_branch, st.lists(_branch, min_size=2, max_size=3))
+# For real searches: no discrete distribution with a small support (a finite
+# space holding one crashes the exhaustive mode, see
+# test_small_discrete_distribution_in_exhaustive_mode).
+def _small_discrete(dist):
+    if not isinstance(getattr(dist, "dist", None), scipy.stats.rv_discrete):
+        return False
+    low, high = dist.support()
+    return bool(np.isfinite(low) and np.isfinite(high) and high - low < 64)
+
+
+_search_specs = st.one_of(
+    _value_lists,
+    _value_lists,
+    _distributions.filter(lambda d: not _small_discrete(d)),
+)
+_search_branch = st.dictionaries(_names, _search_specs, min_size=1, max_size=4)
+_search_space = st.one_of(_search_branch, st.lists(_search_branch, min_size=2, max_size=3))
+
+
+def _branches_of(space):
+    return space if isinstance(space, list) else [space]
+
+
+def _same_value(a, b):
+    return a is b or (type(a) is type(b) and a == b)
+
+
+def _check_value(spec, value, param, index, offset):
+    """``value`` is what the spec allows, and re-encodes to ``index``."""
+    if isinstance(spec, list):
+        assert any(_same_value(value, v) for v in spec), (value, spec)
+        assert _same_value(param.values[index], value)
+        return
+    if isinstance(spec, _RvsOnly):
+        assert 0 <= value <= spec.scale
+        return
+    low, high = spec.support()
+    assert low <= value <= high
+    n = param.n_values
+    if param.kind == "ordered":  # small discrete support, listed
+        assert isinstance(value, int) and param.values[index] == value
+        return
+    q = np.clip((index + offset) / n, 1e-12, 1 - 1e-12)
+    if isinstance(spec.dist, scipy.stats.rv_discrete):
+        # discrete quantile: the smallest value whose cdf reaches q
+        assert isinstance(value, int)
+        assert spec.cdf(value) >= q - 1e-9 and spec.cdf(value - 1) < q + 1e-9
+    else:
+        bucket = spec.cdf(value) * n
+        assert index - 1e-6 <= bucket <= index + 1 + 1e-6, (bucket, index)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(space=_any_space, seed=st.integers(0, 2**16))
+def test_encode_decode_round_trip_any_space(space, seed):
+    encoded = SearchSpace.from_param_space(space, distribution_bits=3)
+    branches = _branches_of(space)
+    rng = np.random.RandomState(seed)
+    index, offset = encoded.sample(25, rng)
+    bits = encoded.encode(index)
+    assert bits.shape == (25, encoded.n_bits) and set(np.unique(bits)) <= {-1, 1}
+    for row in range(25):
+        params = encoded.decode(index[row], offset[row])
+        # deterministic, also for rvs-only distributions
+        assert params.keys() == encoded.decode(index[row], offset[row]).keys()
+        branch = branches[encoded.branch_of(index[row])]
+        assert set(params) == set(branch)
+        for p in encoded.active_params(encoded.branch_of(index[row])):
+            param = encoded.params[p]
+            if param.n_bits:  # the bits give back the index
+                hits = np.flatnonzero(np.all(param.codes == bits[row, param.bit_slice], axis=1))
+                assert list(hits) == [index[row, p]]
+            assert param.weights[index[row, p]] > 0  # never an unused code
+            value = params[param.name]
+            _check_value(branch[param.name], value, param, index[row, p], offset[row, p])
+    if all(isinstance(spec, list) for b in branches for spec in b.values()):
+        # shared parameters are counted once per branch
+        assert encoded.size() == sum(math.prod(len(v) for v in b.values()) for b in branches)
+    elif not encoded.is_finite():
+        assert encoded.size() == math.inf
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(space=_any_space, seed=st.integers(0, 2**16), n_alternatives=st.integers(1, 4))
+def test_restricted_sampling_respects_every_alternative(space, seed, n_alternatives):
+    encoded = SearchSpace.from_param_space(space)
+    if encoded.n_bits == 0:
+        return
+    rng = np.random.RandomState(seed)
+    # Alternatives taken from real candidates are feasible by construction.
+    reference, _ = encoded.sample(n_alternatives, rng)
+    ref_bits = encoded.encode(reference)
+    n_fixed = rng.randint(1, encoded.n_bits + 1)
+    fixed = np.sort(rng.choice(encoded.n_bits, size=n_fixed, replace=False))
+    signs = np.unique(ref_bits[:, fixed], axis=0)
+    restriction = Restriction.from_signs(encoded, fixed, signs)
+    assert restriction.n_alternatives == len(signs)
+    index, offset, alternative = restriction.sample(encoded, 60, rng)
+    bits = encoded.encode(index)
+    assert_array_equal(bits[:, fixed], signs[alternative])
+    assert_array_equal(restriction.match(bits), alternative)  # rows are distinct
+    for row in range(60):
+        allowed = restriction.allowed[alternative[row]]
+        for p in range(encoded.n_params):
+            assert allowed[p][index[row, p]]
+        params = encoded.decode(index[row], offset[row])
+        assert set(params) == set(_branches_of(space)[encoded.branch_of(index[row])])
+
+
+_RECORDED = []
+_UNSET = "<unset>"
+
+
+class _Recorder(RegressorMixin, BaseEstimator):
+    """Records the parameters it is fitted with; scores a hash of them."""
+
+    NAMES = ("a", "b", "c", "d", "e", "f")
+
+    def __init__(self, n_steps=9, **params):
+        self.n_steps = n_steps
+        for name in self.NAMES:
+            setattr(self, name, params.get(name, _UNSET))
+
+    def get_params(self, deep=True):
+        return {"n_steps": self.n_steps, **{n: getattr(self, n) for n in self.NAMES}}
+
+    def set_params(self, **params):
+        for name, value in params.items():
+            if name not in self.get_params():
+                raise ValueError(f"Invalid parameter {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def fit(self, X, y=None):
+        _RECORDED.append(self.get_params())
+        self.n_rows_ = len(X)
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+    def score(self, X, y=None):
+        key = repr(sorted((k, repr(v)) for k, v in self.get_params().items() if k != "n_steps"))
+        return zlib.crc32(key.encode()) / 2**32 + 0.01 * self.n_steps
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    space=_search_space,
+    seed=st.integers(0, 1000),
+    resource=st.sampled_from(["n_samples", "n_steps"]),
+    final_stage=st.sampled_from(["halving", "random"]),
+)
+def test_estimator_only_ever_gets_declared_values(space, seed, resource, final_stage):
+    _RECORDED.clear()
+    data = np.arange(40, dtype=float).reshape(-1, 1)
+    search = HarmonicaSearchCV(
+        _Recorder(), space, n_iter=16, n_stages=1, stage_size=10, cv=2, random_state=seed,
+        resource=resource, final_stage=final_stage, error_score="raise",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        search.fit(data, np.zeros(40))
+    branches = _branches_of(space)
+    assert _RECORDED
+    evaluated = [dict(p) for p in search.cv_results_["params"]]
+    for record in _RECORDED:
+        handed = {k: v for k, v in record.items() if k != "n_steps" and v is not _UNSET}
+        # one whole branch, nothing of the others
+        assert any(set(handed) == set(b) for b in branches), (handed, branches)
+        branch = next(b for b in branches if set(handed) == set(b))
+        for name, value in handed.items():
+            spec = branch[name]
+            if isinstance(spec, list):
+                assert any(_same_value(value, v) for v in spec), (name, value, spec)
+            elif isinstance(spec, _RvsOnly):
+                assert 0 <= value <= spec.scale
+            else:
+                low, high = spec.support()
+                assert low <= value <= high
+        if resource == "n_steps":
+            assert record["n_steps"] in set(search.cv_results_["n_resources"].tolist())
+            assert 1 <= record["n_steps"] <= 9
+        else:
+            assert record["n_steps"] == 9
+    # Every evaluated candidate was fitted (n_splits times), the best one
+    # once more by the refit.
+    searched = {k for b in branches for k in b}
+    fitted = [
+        {k: v for k, v in r.items() if k in searched and v is not _UNSET} for r in _RECORDED
+    ]
+    for candidate in evaluated:
+        candidate.pop("n_steps", None)
+        assert sum(_same_params(candidate, f) for f in fitted) >= search.n_splits_
+    assert len(_RECORDED) == search.n_splits_ * len(evaluated) + 1
+
+
+def _same_params(a, b):
+    return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
