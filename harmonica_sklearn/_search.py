@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 from scipy.stats import norm, rankdata
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
@@ -805,7 +805,13 @@ def _branches(param_space):
 
 
 def _check_param_names(estimator, param_space):
-    """Unknown parameter names fail here, with the valid names, before any fit."""
+    """Unknown parameter names fail here, with the valid names, before any fit.
+
+    A name is valid if ``get_params`` lists it (also through an estimator
+    given as a value in the same branch) or if ``set_params`` accepts it on a
+    clone: skorch, for one, routes ``module__*`` and ``optimizer__*`` names
+    that ``get_params`` lists only once they are set.
+    """
     base = set(estimator.get_params(deep=True))
     for branch in _branches(param_space):
         valid = set(base)
@@ -814,10 +820,26 @@ def _check_param_names(estimator, param_space):
                 for value in spec:
                     if hasattr(value, "get_params") and not isinstance(value, type):
                         valid |= {f"{name}__{k}" for k in value.get_params(deep=True)}
-        unknown = sorted(name for name in branch if name not in valid)
+        unknown = sorted(
+            name
+            for name in branch
+            if name not in valid and not _settable(estimator, name, branch[name])
+        )
         if unknown:
             raise ValueError(
                 f"Invalid parameter(s) {unknown} for estimator "
                 f"{type(estimator).__name__} in param_space. Valid parameters "
                 f"are: {sorted(valid)}."
             )
+
+
+def _settable(estimator, name, spec):
+    """Whether ``set_params`` accepts ``name`` on a clone of ``estimator``."""
+    if "__" not in name:
+        return False
+    value = spec[0] if isinstance(spec, (list, tuple)) and len(spec) else None
+    try:
+        clone(estimator).set_params(**{name: value})
+    except Exception:
+        return False
+    return True
