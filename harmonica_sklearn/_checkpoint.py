@@ -38,6 +38,8 @@ import joblib
 from sklearn.model_selection import _search as sklearn_search
 from sklearn.model_selection import _validation
 
+from ._space import _as_branch_list
+
 __all__ = ["CheckpointStore", "checkpointed_fit_and_score"]
 
 _FINGERPRINT_FILE = "fingerprint.json"
@@ -155,8 +157,10 @@ def _declared(param_space):
             return ("distribution", name, getattr(spec, "args", ()), getattr(spec, "kwds", {}))
         return spec
 
-    branches = [param_space] if isinstance(param_space, dict) else list(param_space)
-    return [{name: canonical(spec) for name, spec in b.items()} for b in branches]
+    return [
+        {name: canonical(spec) for name, spec in b.items()}
+        for b in _as_branch_list(param_space)
+    ]
 
 
 def _hash(obj):

@@ -27,7 +27,7 @@ from ._report import (
     term_importances,
 )
 from ._restriction import Restriction, refine
-from ._space import SearchSpace
+from ._space import SearchSpace, _as_branch_list
 from ._spectral import fit_sparse_polynomial, supported_degree
 
 __all__ = ["HarmonicaSearchCV"]
@@ -432,7 +432,7 @@ class HarmonicaSearchCV(BaseSearchCV):
                 f"of {type(self.estimator).__name__}. Valid parameters are: "
                 f"{sorted(valid)}."
             )
-        if any(self.resource in branch for branch in _branches(self.param_space)):
+        if any(self.resource in branch for branch in _as_branch_list(self.param_space)):
             raise ValueError(
                 f"resource={self.resource!r} is also a key of param_space; the "
                 "search sets the resource itself, remove it from param_space."
@@ -800,10 +800,6 @@ def _summed_importances(space, reports):
     return total
 
 
-def _branches(param_space):
-    return [param_space] if isinstance(param_space, dict) else list(param_space)
-
-
 def _check_param_names(estimator, param_space):
     """Unknown parameter names fail here, with the valid names, before any fit.
 
@@ -813,7 +809,7 @@ def _check_param_names(estimator, param_space):
     that ``get_params`` lists only once they are set.
     """
     base = set(estimator.get_params(deep=True))
-    for branch in _branches(param_space):
+    for branch in _as_branch_list(param_space):
         valid = set(base)
         for name, spec in branch.items():
             if isinstance(spec, (list, tuple)):

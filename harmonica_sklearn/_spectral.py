@@ -373,10 +373,7 @@ def enumerate_settings(n_variables):
     +1 standing for binary 0, so ties among settings are broken towards the
     earlier row: a documented, stable rule.
     """
-    return _all_signs(n_variables)
-
-
-def _all_signs(n):
+    n = n_variables
     if n == 0:
         return np.ones((1, 0), dtype=np.int8)
     ints = np.arange(2**n)
