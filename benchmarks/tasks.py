@@ -626,6 +626,7 @@ def planted_binary_task(
     n_terms: int = 5,
     degree: int = 3,
     noise: float = 0.5,
+    name: str = "planted_binary",
 ) -> Task:
     """Sparse polynomial over ±1 variables, as in Harmonica's synthetic experiment.
 
@@ -647,12 +648,13 @@ def planted_binary_task(
     noise : float, default=0.5
         Standard deviation of the noise of one fold's score at full resource
         (the CV score averages 3 folds).
+    name : str, default="planted_binary"
+        Name of the task.
 
     Returns
     -------
     Task
-        Named "planted_binary", with an exact optimum and budget kind
-        "evaluations".
+        With an exact optimum and budget kind "evaluations".
     """
     rng = np.random.default_rng(seed)
     space = {f"x{i}": [-1, 1] for i in range(n_bits)}
@@ -664,7 +666,7 @@ def planted_binary_task(
         grids = np.meshgrid(*([np.array([-1.0, 1.0])] * term_degree), indexing="ij")
         table = coefficient * np.prod(grids, axis=0)
         factors.append(([f"x{i}" for i in variables], table))
-    return _mock_task("planted_binary", AdditiveObjective(space, factors), noise, seed)
+    return _mock_task(name, AdditiveObjective(space, factors), noise, seed)
 
 
 def _unimodal(n_values: int, peak: float, amplitude: float) -> np.ndarray:
@@ -923,6 +925,12 @@ def svc_digits_task(seed: int = 0) -> Task:
 
 _FACTORIES: dict[str, Callable[[int], Task]] = {
     "planted_binary": planted_binary_task,
+    # Five terms touch about ten bits, which random search covers within a
+    # few dozen evaluations; twelve terms (about twenty relevant bits out of
+    # 60) separate the methods at budget 600.
+    "planted_binary12": functools.partial(
+        planted_binary_task, n_terms=12, name="planted_binary12"
+    ),
     "planted_mixed": planted_mixed_task,
     "hgb_classification": hgb_classification_task,
     "svc_digits": svc_digits_task,
