@@ -44,5 +44,80 @@ def test_quick_preset_writes_outputs(tmp_path):
     assert (out / "traces.csv").stat().st_size > 0
     summary = (out / "summary.md").read_text()
     assert "planted_binary" in summary and "harmonica" in summary
+    assert "## Search overhead and parallel efficiency" in summary
+    assert "| planted_binary | simulated | 20 | harmonica | 1 | 1 |" in summary
+    # No real task: no time-to-match table.
+    assert "## Time to match" in summary and "No task without a known optimum" in summary
     pngs = sorted(out.glob("*.png"))
     assert pngs and all(png.stat().st_size > 0 for png in pngs)
+
+
+def _run_row(task, method, seed, true_value, wall_time, status="ok", optimum=float("nan")):
+    return {column: float("nan") for column in run.RUN_COLUMNS} | {
+        "task": task, "method": method, "budget": 20, "seed": seed,
+        "status": status, "message": "", "optimum": optimum,
+        "true_value": true_value, "regret": optimum - true_value,
+        "wall_time": wall_time, "n_jobs": 1,
+    }
+
+
+def _trace_rows(task, method, seed, points):
+    """``points``: (elapsed, cost, held-out score of the incumbent) per evaluation."""
+    return [
+        {
+            "task": task, "method": method, "budget": 20, "seed": seed,
+            "index": i, "cost": cost, "elapsed": elapsed, "score": 0.5,
+            "best_true_value": value,
+        }
+        for i, (elapsed, cost, value) in enumerate(points)
+    ]
+
+
+def test_time_to_match_on_hand_made_runs():
+    runs = pd.DataFrame(
+        [
+            # seed 0: harmonica matches random's 0.9 at t=4 (a subsample
+            # incumbent), at full resource at t=6; never matches TPE's 0.95.
+            _run_row("real", "random", 0, 0.9, 10.0),
+            _run_row("real", "optuna_tpe", 0, 0.95, 20.0),
+            _run_row("real", "harmonica", 0, 0.9, 8.0),
+            _run_row("real", "greedy", 0, 0.95, 8.0),  # a --variant: not a peer
+            # seed 1: harmonica failed; TPE failed (no comparison with it).
+            _run_row("real", "random", 1, 0.8, 10.0),
+            _run_row("real", "optuna_tpe", 1, float("nan"), float("nan"), "error"),
+            _run_row("real", "harmonica", 1, float("nan"), float("nan"), "error"),
+            # a task with a known optimum is left out
+            _run_row("sim", "random", 0, 0.5, 1.0, optimum=1.0),
+            _run_row("sim", "harmonica", 0, 0.5, 1.0, optimum=1.0),
+        ]
+    )
+    traces = pd.DataFrame(
+        # 0.8999999 stands for 0.9 written with 7 significant digits.
+        _trace_rows("real", "harmonica", 0, [(2, 1 / 3, 0.7), (4, 1 / 3, 0.8999999),
+                                             (5, 1, 0.85), (6, 1, 0.9), (8, 1, 0.9)])
+        + _trace_rows("real", "greedy", 0, [(3, 1, 0.95)])
+        + _trace_rows("real", "random", 0, [(10, 1, 0.9)])
+        + _trace_rows("sim", "harmonica", 0, [(1, 1, 0.5)])
+    )
+    config = {"variants": {"greedy": {"n_best": 1}}}
+    assert run.harmonica_methods(runs["method"], config) == ["harmonica", "greedy"]
+    matches = run.time_to_match(runs, traces, config)
+    assert set(matches["task"]) == {"real"}
+    assert set(matches["peer"]) == {"random", "optuna_tpe"}
+    got = {
+        (r.seed, r.method, r.peer): (r.time_to_match, r.ratio, r.time_to_match_full)
+        for r in matches.itertuples()
+    }
+    inf = float("inf")
+    assert got == {
+        (0, "harmonica", "random"): (4.0, 0.4, 6.0),
+        (0, "harmonica", "optuna_tpe"): (inf, inf, inf),
+        (0, "greedy", "random"): (3.0, 0.3, 3.0),
+        (0, "greedy", "optuna_tpe"): (3.0, 0.15, 3.0),
+        (1, "harmonica", "random"): (inf, inf, inf),
+    }
+    text = run.summary_markdown(runs, config, traces)
+    assert "## Time to match" in text and "never (error)" in text
+    # harmonica vs random: seed 0 at ratio 0.4, seed 1 never.
+    assert "| 20 | harmonica | random | 2 | ∞ | 1/2 | 1 | ∞ | 0/2 |" in text
+    assert "## Search overhead and parallel efficiency" in text
