@@ -44,6 +44,8 @@ MIN_STAGE_SIZE = 20
 # benchmarks, as each stage re-fits inside a smaller space.
 AUTO_STAGE_SIZE = 60
 MAX_AUTO_STAGES = 3
+# Largest pool of the final stage's surrogate (candidates drawn and scored).
+MAX_POOL_SIZE = 20_000
 # Draw rounds when looking for candidates not evaluated yet.
 _UNIQUE_DRAW_ROUNDS = 20
 
@@ -126,7 +128,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         chosen buckets.
     final_stage : {"halving", "random"}, default="halving"
         Search on the restricted space after the spectral stages.
-    final_pool : int, default=4
+    final_pool : int, default=16
         The final stage draws ``final_pool`` times more new candidates than
         it evaluates and keeps the best of them by a ridge surrogate over
         all parity features of degree <= 2, fitted on every spectral-stage
@@ -290,7 +292,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         alpha=None,
         distribution_bits=3,
         final_stage="halving",
-        final_pool=4,
+        final_pool=16,
         resource="n_samples",
         factor=3,
         min_resources="auto",
@@ -654,7 +656,7 @@ class _SearchRun:
         topped up from the whole space when the restricted space has too few
         left; the surrogate keeps the best ``n`` of it.
         """
-        pool_size = self.search.final_pool * n
+        pool_size = min(self.search.final_pool * n, max(n, MAX_POOL_SIZE))
         if pool_size == n or len(self.scores) < MIN_STAGE_SIZE:
             return self.new_or_best(restriction, n)
         index, offset, keys = self.draw_unseen(restriction, pool_size)

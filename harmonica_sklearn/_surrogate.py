@@ -10,10 +10,10 @@ every spectral-stage evaluation.  The final stage draws a pool of candidates,
 several times larger than what it evaluates, and keeps the pool's best by
 this surrogate (see ``HarmonicaSearchCV(final_pool=...)``).
 
-Ridge, not the Lasso: under uniform sampling the parity features are
-orthogonal, so ridge shrinks every coefficient towards zero by the same
-factor and keeps the *order* of predictions, which is all the ranking needs,
-while never dropping a weak but real effect.
+Ridge, not the Lasso: ranking needs the order of predictions, not a sparse
+support, and ridge never drops a weak but real effect.  A cross-validated
+Lasso surrogate ranked no better on the benchmarks (docs/algorithm.md) and
+costs a path fit per fold.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ MAX_SURROGATE_FEATURES = 20_000
 
 RIDGE_ALPHAS = np.logspace(-1, 4, 11)
 
+PREDICT_CHUNK = 1024
+
 
 @dataclass
 class ParitySurrogate:
@@ -46,8 +48,14 @@ class ParitySurrogate:
 
     def predict(self, bits):
         """Predicted (normal-score) value of rows of full +/-1 bit vectors."""
-        features, _ = parity_features(bits, self.degree, self.groups)
-        return self.model.predict(features)
+        if len(bits) == 0:
+            return np.zeros(0)
+        # In chunks: a large pool's feature matrix would not fit in memory.
+        chunks = [
+            self.model.predict(parity_features(chunk, self.degree, self.groups)[0])
+            for chunk in np.array_split(bits, max(1, len(bits) // PREDICT_CHUNK))
+        ]
+        return np.concatenate(chunks)
 
 
 def fit_surrogate(bits, y, groups, degree=SURROGATE_DEGREE):
@@ -75,3 +83,4 @@ def fit_surrogate(bits, y, groups, degree=SURROGATE_DEGREE):
     # the cost of one eigendecomposition.
     model = RidgeCV(alphas=RIDGE_ALPHAS).fit(features, y)
     return ParitySurrogate(degree, groups, model)
+
