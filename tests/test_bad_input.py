@@ -879,10 +879,18 @@ def _allowed(spec, value):
     """Whether ``value`` is one ``spec`` may give."""
     if isinstance(spec, list):
         return any(_same_value(value, v) for v in spec)
+    if not _is_number(value):  # another branch's value of the same name, e.g. ''
+        return False
     if isinstance(spec, _RvsOnly):
         return 0 <= value <= spec.scale
     low, high = spec.support()
     return bool(low <= value <= high)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def _same_params(a, b):
