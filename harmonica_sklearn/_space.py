@@ -186,6 +186,7 @@ class SearchSpace:
     n_branches: int
     branch_param: int | None
     n_bits: int = field(init=False)
+    _bit_owner: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         offset = 0
@@ -193,6 +194,11 @@ class SearchSpace:
             param.bit_offset = offset
             offset += param.n_bits
         self.n_bits = offset
+        owner = np.empty(self.n_bits, dtype=np.intp)
+        for p, param in enumerate(self.params):
+            owner[param.bit_slice] = p
+        owner.setflags(write=False)  # shared by every caller of bit_owner()
+        self._bit_owner = owner
         self._branch_members = [
             [
                 p
@@ -272,11 +278,8 @@ class SearchSpace:
         )
 
     def bit_owner(self):
-        """For each bit, the index of the parameter it belongs to."""
-        owner = np.empty(self.n_bits, dtype=np.intp)
-        for p, param in enumerate(self.params):
-            owner[param.bit_slice] = p
-        return owner
+        """For each bit, the index of the parameter it belongs to (read-only)."""
+        return self._bit_owner
 
     # --------------------------------------------------------------- sampling
     def sample(self, n, rng, allowed=None):
