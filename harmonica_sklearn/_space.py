@@ -436,12 +436,17 @@ def _as_branch_list(param_space):
 def _make_parameter(name, spec, branch, distribution_bits):
     if hasattr(spec, "rvs"):
         return _distribution_parameter(name, spec, branch, distribution_bits)
-    if isinstance(spec, (str, bytes)) or not isinstance(spec, (Sequence, np.ndarray)):
+    if (
+        isinstance(spec, (str, bytes))
+        or not isinstance(spec, (Sequence, np.ndarray))
+        or (isinstance(spec, np.ndarray) and spec.ndim == 0)
+    ):
         raise TypeError(
             f"Parameter {name!r}: expected a list of values or an object with an "
             f"'rvs' method (a scipy.stats distribution), got {type(spec).__name__} "
             f"{spec!r}."
         )
+    _check_one_dimensional(name, spec)
     values = list(spec)
     if not values:
         raise ValueError(
@@ -452,6 +457,17 @@ def _make_parameter(name, spec, branch, distribution_bits):
         values = sorted(values)
         return _list_parameter(name, values, branch, "ordered", None)
     return _list_parameter(name, values, branch, "categorical", None)
+
+
+def _check_one_dimensional(name, spec):
+    # As ParameterGrid, in every mode: its rows would become the values, which
+    # is rarely meant (each would be handed to the estimator as an array).
+    if isinstance(spec, np.ndarray) and spec.ndim > 1:
+        raise ValueError(
+            f"Parameter array for {name!r} should be one-dimensional, got an array "
+            f"of shape {spec.shape}. To search over arrays as values, give a list "
+            "of them, e.g. list(values)."
+        )
 
 
 def _same_spec(param, spec):

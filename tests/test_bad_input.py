@@ -193,24 +193,29 @@ def test_unfrozen_distribution_is_named():
         _search({"alpha": loguniform}, n_iter=3).fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A 2-D array of values is rejected by sklearn's ParameterGrid in "
-        "exhaustive mode ('Parameter array for 'alpha' should be "
-        "one-dimensional'), but in spectral mode its rows become values and "
-        "every fit fails ('All the 9 fits failed')."
-    ),
-)
 def test_two_dimensional_values_rejected_in_spectral_mode_too():
+    # As ParameterGrid (GridSearchCV) rejects them, in every mode, before any fit.
     space = {"alpha": np.array([[0.1, 1.0], [10.0, 100.0]]), "tol": loguniform(1e-5, 1e-2)}
-    with pytest.raises(ValueError, match="'alpha' should be one-dimensional"):
+    with pytest.raises(ValueError, match=r"'alpha' should be one-dimensional.*\(2, 2\)"):
         _search(space, n_iter=3).fit(X, Y)
 
 
 def test_two_dimensional_values_rejected_in_exhaustive_mode():
     with pytest.raises(ValueError, match="'alpha' should be one-dimensional"):
         _search({"alpha": np.array([[0.1, 1.0]])}).fit(X, Y)
+
+
+def test_arrays_as_values_are_given_as_a_list():
+    # What the error message suggests: list(rows), each row one value.
+    rows = np.array([[1.0, 0.0], [0.0, 1.0]])
+    space = SearchSpace.from_param_space({"w": list(rows)})
+    assert space.params[0].kind == "categorical" and space.params[0].n_values == 2
+    assert_array_equal(space.params[0].values[1], [0.0, 1.0])
+
+
+def test_zero_dimensional_array_is_not_a_list_of_values():
+    with pytest.raises(TypeError, match=f"Parameter 'alpha': {NOT_VALUES}.*got ndarray"):
+        _search({"alpha": np.array(1.0)}).fit(X, Y)
 
 
 @pytest.mark.xfail(
