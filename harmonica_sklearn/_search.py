@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 from scipy.stats import norm, rankdata
 from sklearn.base import clone, is_classifier
-from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -622,7 +622,9 @@ class _SearchRun:
     # --------------------------------------------------------------- modes
     def evaluate_grid(self):
         search = self.search
-        candidates = list(ParameterGrid(search.param_space))
+        # From the space, not ParameterGrid(param_space): the space has
+        # listed small discrete distributions, which ParameterGrid rejects.
+        candidates = self.space.grid()
         self.evaluate(
             candidates, stage=0, phase="exhaustive", rung=0, resource=search.max_resources_
         )

@@ -34,6 +34,7 @@ parameter of every branch) and ``offset`` (the uniform offset inside a bucket).
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -109,6 +110,10 @@ class Parameter:
         The scipy.stats-like object for "distribution" and "free" kinds.
     bit_offset : int
         Position of this parameter's first bit in the full bit vector.
+    grid_order : ndarray of int or None
+        For lists, the index in ``values`` of each value in the order it was
+        declared (``values`` are sorted for ordered lists); None when
+        ``values`` are in declared order.
     """
 
     name: str
@@ -119,6 +124,7 @@ class Parameter:
     codes: np.ndarray
     distribution: object = None
     bit_offset: int = 0
+    grid_order: np.ndarray | None = None
 
     @property
     def n_bits(self):
@@ -146,6 +152,11 @@ class Parameter:
         value = value.item() if isinstance(value, np.generic) else value
         # scipy's discrete ppf returns floats; estimators expect integers.
         return int(value) if _is_discrete(self.distribution) else value
+
+    def grid_values(self):
+        """The values of a list, in declared order, without unused ones."""
+        order = range(self.n_values) if self.grid_order is None else self.grid_order
+        return [self.values[i] for i in order if self.weights[i] > 0]
 
     def label(self, index):
         """A short readable label for code ``index``."""
@@ -273,9 +284,26 @@ class SearchSpace:
         if not self.is_finite():
             return math.inf
         return sum(
-            math.prod(self.params[p].n_values for p in members)
+            math.prod(len(self.params[p].grid_values()) for p in members)
             for members in self._branch_members
         )
+
+    def grid(self):
+        """Every candidate of a finite space, in ``ParameterGrid``'s order.
+
+        Branch after branch; in a branch, the parameters sorted by name, the
+        last one varying fastest, each over its values in declared order.
+        Small discrete distributions give their support, as ints.
+        """
+        if not self.is_finite():
+            raise ValueError("Only a finite space (lists of values) has a grid.")
+        candidates = []
+        for members in self._branch_members:
+            members = sorted(members, key=lambda p: self.params[p].name)
+            names = [self.params[p].name for p in members]
+            values = [self.params[p].grid_values() for p in members]
+            candidates.extend(dict(zip(names, combo)) for combo in itertools.product(*values))
+        return candidates
 
     def bit_owner(self):
         """For each bit, the index of the parameter it belongs to (read-only)."""
@@ -454,8 +482,10 @@ def _make_parameter(name, spec, branch, distribution_bits):
         )
     _check_no_duplicates(name, values)
     if all(_is_number(v) for v in values):
-        values = sorted(values)
-        return _list_parameter(name, values, branch, "ordered", None)
+        order = sorted(range(len(values)), key=values.__getitem__)
+        param = _list_parameter(name, [values[i] for i in order], branch, "ordered", None)
+        param.grid_order = np.argsort(order)
+        return param
     return _list_parameter(name, values, branch, "categorical", None)
 
 

@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.datasets import make_regression
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -245,18 +246,9 @@ def test_duplicate_unhashable_values_are_rejected():
         HarmonicaSearchCV(LogisticRegression(), space, cv=3).fit(X, Y > 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A discrete distribution with a small support (randint(1, 5)) is "
-        "encoded as a list of its values, so the space counts as finite; when "
-        "it holds at most n_iter candidates, the exhaustive mode hands "
-        "param_space to ParameterGrid, which rejects the distribution: "
-        "TypeError: Parameter grid for parameter 'n_neighbors' needs to be a "
-        "list or a numpy array, but got <...rv_discrete_frozen...>."
-    ),
-)
 def test_small_discrete_distribution_in_exhaustive_mode():
+    # The space lists randint(1, 5) as [1, 2, 3, 4]: the grid is built from
+    # that list (ParameterGrid would reject the distribution).
     from sklearn.neighbors import KNeighborsRegressor
 
     space = {"n_neighbors": randint(1, 5), "weights": ["uniform", "distance"]}
@@ -266,6 +258,22 @@ def test_small_discrete_distribution_in_exhaustive_mode():
     assert len(params) == 8
     assert sorted({p["n_neighbors"] for p in params}) == [1, 2, 3, 4]
     assert all(type(p["n_neighbors"]) is int for p in params)
+
+
+def test_exhaustive_mode_keeps_parameter_grid_order():
+    # Values in declared order (not sorted), names sorted, the last fastest.
+    space = [{"alpha": [10.0, 0.1, 1.0], "fit_intercept": [False, True]}, {"tol": [1e-2, 1e-4]}]
+    search = _search(space, Ridge(), n_iter=10).fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert search.cv_results_["params"] == list(ParameterGrid(space))
+
+
+def test_zero_probability_support_values_are_not_evaluated():
+    # binom(3, 0.0) lists the support 0..3, but only 0 has any probability.
+    search = _search({"alpha": [0.1, 1.0], "random_state": scipy.stats.binom(3, 0.0)}, Ridge())
+    search.fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert [p["random_state"] for p in search.cv_results_["params"]] == [0, 0]
 
 
 def test_int_and_float_of_equal_value_are_distinct_values():
@@ -689,21 +697,9 @@ _specs = st.one_of(_value_lists, _value_lists, _distributions)
 _names = st.sampled_from(["a", "b", "c", "d", "e", "f"])
 _branch = st.dictionaries(_names, _specs, min_size=1, max_size=4)
 _any_space = st.one_of(_branch, st.lists(_branch, min_size=2, max_size=3))
-# For real searches: no discrete distribution with a small support (a finite
-# space holding one crashes the exhaustive mode, see
-# test_small_discrete_distribution_in_exhaustive_mode).
-def _small_discrete(dist):
-    if not isinstance(getattr(dist, "dist", None), scipy.stats.rv_discrete):
-        return False
-    low, high = dist.support()
-    return bool(np.isfinite(low) and np.isfinite(high) and high - low < 64)
-
-
-_search_specs = st.one_of(
-    _value_lists,
-    _value_lists,
-    _distributions.filter(lambda d: not _small_discrete(d)),
-)
+# For real searches too, small discrete distributions included (a finite
+# space holding one is searched exhaustively, from its listed support).
+_search_specs = _specs
 _search_branch = st.dictionaries(_names, _search_specs, min_size=1, max_size=4)
 _search_space = st.one_of(_search_branch, st.lists(_search_branch, min_size=2, max_size=3))
 
