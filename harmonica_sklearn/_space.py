@@ -462,6 +462,7 @@ def _as_branch_list(param_space):
 
 
 def _make_parameter(name, spec, branch, distribution_bits):
+    _check_not_a_family(name, spec)
     if hasattr(spec, "rvs"):
         return _distribution_parameter(name, spec, branch, distribution_bits)
     if (
@@ -487,6 +488,31 @@ def _make_parameter(name, spec, branch, distribution_bits):
         param.grid_order = np.argsort(order)
         return param
     return _list_parameter(name, values, branch, "categorical", None)
+
+
+def _check_not_a_family(name, spec):
+    """Reject ``scipy.stats.loguniform`` (unfrozen) or a class with ``rvs``.
+
+    They have ``rvs`` and ``ppf`` but no parameters: they fail deep in the
+    decoding (or silently use loc=0, scale=1).
+    """
+    if isinstance(spec, type) and hasattr(spec, "rvs"):
+        raise TypeError(
+            f"Parameter {name!r}: got the class {spec.__name__}, not a distribution; "
+            "pass an instance, e.g. a frozen scipy.stats distribution such as "
+            "uniform(0, 1) or loguniform(1e-3, 1e3)."
+        )
+    if isinstance(spec, scipy.stats.rv_continuous):
+        signature = spec.shapes or "loc, scale"
+    elif isinstance(spec, scipy.stats.rv_discrete):
+        signature = spec.shapes or "loc"
+    else:
+        return
+    raise TypeError(
+        f"Parameter {name!r}: scipy.stats.{spec.name} is a distribution family, not "
+        f"a frozen distribution; pass it with its parameters, {spec.name}({signature}), "
+        "e.g. uniform(0, 1) or loguniform(1e-3, 1e3)."
+    )
 
 
 def _check_one_dimensional(name, spec):

@@ -180,18 +180,28 @@ def test_unknown_step_in_pipeline_lists_the_valid_names():
         _search({"rigde__alpha": [0.1, 1.0]}, pipe).fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "An unfrozen scipy distribution (loguniform instead of loguniform(a, b)) "
-        "is taken for a distribution; it fails while decoding the first "
-        "candidate with scipy's \"_parse_args() missing 2 required positional "
-        "arguments: 'a' and 'b'\", which names neither the parameter nor the fix."
-    ),
-)
 def test_unfrozen_distribution_is_named():
     with pytest.raises((TypeError, ValueError), match="'alpha'.*(frozen|loguniform)"):
         _search({"alpha": loguniform}, n_iter=3).fit(X, Y)
+
+
+@pytest.mark.parametrize(
+    "family, signature",
+    [(scipy.stats.uniform, "uniform(loc, scale)"), (randint, "randint(low, high)")],
+)
+def test_unfrozen_distribution_without_or_with_shapes_is_rejected(family, signature):
+    # uniform alone would run (loc=0, scale=1): rejected too, it is rarely meant.
+    match = (
+        rf"Parameter 'alpha': scipy.stats.{family.name} is a distribution family, not a "
+        rf"frozen distribution; pass it with its parameters, {re.escape(signature)}"
+    )
+    with pytest.raises(TypeError, match=match):
+        _search({"alpha": family}).fit(X, Y)
+
+
+def test_distribution_class_is_rejected():
+    with pytest.raises(TypeError, match="Parameter 'alpha': got the class _RvsOnly"):
+        _search({"alpha": _RvsOnly}).fit(X, Y)
 
 
 def test_two_dimensional_values_rejected_in_spectral_mode_too():
