@@ -542,31 +542,82 @@ def _same_spec(param, spec):
     if param.kind == "ordered":
         values = sorted(values) if all(_is_number(v) for v in values) else None
     return values is not None and all(
-        a is b or (type(a) is type(b) and _safe_equal(a, b))
+        a is b or (type(a) is type(b) and _equal(a, b))
         for a, b in zip(values, param.values)
     )
 
 
-def _safe_equal(a, b):
-    try:
-        return bool(a == b)
-    except Exception:  # arrays, objects with odd __eq__
-        return False
-
-
 def _check_no_duplicates(name, values):
-    seen = []
-    for v in values:
-        try:
-            hash(v)
-        except TypeError:
-            continue
-        if any(type(v) is type(s) and v == s for s in seen):
+    """Reject two values that are equal and of the same kind (see _value_kind).
+
+    Hashable values are found in a set; the others (dicts, lists, arrays) are
+    compared with the earlier unhashable ones, by equality only.
+    """
+    seen = {}
+    unhashable = []
+    for value in values:
+        earlier = _earlier_equal(value, seen, unhashable)
+        if earlier is not _NONE:
+            same = "" if repr(earlier) == repr(value) else f" (equal to {earlier!r})"
             raise ValueError(
-                f"Parameter {name!r} lists the value {v!r} more than once; "
+                f"Parameter {name!r} lists the value {value!r} more than once{same}; "
                 "give each value once (repeated values would be sampled more often)."
             )
-        seen.append(v)
+
+
+_NONE = object()
+
+
+def _earlier_equal(value, seen, unhashable):
+    """The earlier value equal to ``value``, or ``_NONE``; records ``value``."""
+    key = (_value_kind(value), value)
+    try:
+        if key in seen:
+            return seen[key]
+        seen[key] = value
+        return _NONE
+    except (TypeError, ValueError):  # unhashable, or an __eq__ giving arrays
+        pass
+    for earlier in unhashable:
+        if _value_kind(earlier) == key[0] and _equal(earlier, value):
+            return earlier
+    unhashable.append(value)
+    return _NONE
+
+
+def _value_kind(value):
+    """Kinds of values that differ even when equal, as they do for sklearn:
+    ``max_features=1`` is one feature, ``1.0`` all of them; ``True`` is a flag.
+    Python and numpy scalars of one kind are alike (``np.float64(1.0)`` is
+    ``1.0``)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, numbers.Integral):
+        return "int"
+    if isinstance(value, numbers.Real):
+        return "real"
+    if isinstance(value, numbers.Complex):
+        return "complex"
+    return "other"
+
+
+def _equal(a, b):
+    """Whether ``a == b``, for arrays too (same dtype kind and shape); False
+    when the comparison fails or is not a truth value."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.dtype.kind != b.dtype.kind or a.shape != b.shape:
+            return False
+        try:
+            return bool(np.array_equal(a, b))
+        except Exception:  # object arrays holding odd values
+            return False
+    try:
+        result = a == b
+        return isinstance(result, (bool, np.bool_)) and bool(result)
+    except Exception:  # e.g. lists of arrays: ambiguous truth value
+        return False
 
 
 def _list_parameter(name, values, branch, kind, weights):

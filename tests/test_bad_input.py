@@ -229,31 +229,51 @@ def test_zero_dimensional_array_is_not_a_list_of_values():
         _search({"alpha": np.array(1.0)}).fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Duplicates are found only among values of the same type: "
-        "np.float64(1.0) and 1.0 (e.g. list(np.logspace(-2, 0, 3)) + [1.0]) "
-        "are both kept, and 1.0 is sampled twice as often."
-    ),
-)
 def test_numpy_and_python_float_duplicates_are_rejected():
     values = [*np.logspace(-2, 0, 3), 1.0]  # np.float64(1.0) and 1.0
     with pytest.raises(ValueError, match="'alpha' lists the value .*1.0.* more than once"):
         _search({"alpha": values}).fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Unhashable values (dicts such as class_weight, lists) are skipped by "
-        "the duplicate check: [{0: 1}, {0: 1}] is accepted."
-    ),
-)
 def test_duplicate_unhashable_values_are_rejected():
     space = {"class_weight": [{0: 1, 1: 2}, {0: 1, 1: 2}, None]}
     with pytest.raises(ValueError, match="'class_weight' lists the value .* more than once"):
         HarmonicaSearchCV(LogisticRegression(), space, cv=3).fit(X, Y > 0)
+
+
+@pytest.mark.parametrize(
+    "values, shown",
+    [
+        ([np.int64(3), 1, 3], r"3 more than once \(equal to np.int64\(3\)\)"),
+        ([np.float32(0.5), 0.5], r"0.5 more than once \(equal to np.float32\(0.5\)\)"),
+        ([np.True_, True], r"True more than once \(equal to np.True_\)"),
+        (["svd", np.str_("svd")], r"np.str_\('svd'\) more than once \(equal to 'svd'\)"),
+        ([[1, 2], (1, 2), [1, 2]], r"\[1, 2\] more than once"),
+        ([np.array([1.0, 2.0]), np.array([1.0, 2.0])], r"array\(\[1., 2.\]\) more than once"),
+        ([np.array([1, 2]), np.array([[1, 2]]), np.array([1, 2])], r"array\(\[1, 2\]\) more"),
+    ],
+    ids=["np_int", "np_float32", "np_bool", "np_str", "list", "array", "array_shapes"],
+)
+def test_equal_values_of_one_kind_are_duplicates(values, shown):
+    with pytest.raises(ValueError, match="Parameter 'w' lists the value " + shown):
+        SearchSpace.from_param_space({"w": values})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 1.0, True],  # int, float and bool differ for sklearn
+        [0, False, 0.0, 0j],
+        [np.array([1, 2]), np.array([1.0, 2.0]), np.array([1, 2, 3]), [1, 2], (1, 2)],
+        [[np.array([1, 2])], [np.array([1, 2])]],  # equality undecidable: kept
+        [{"a": np.zeros(2)}, {"a": np.zeros(2)}],
+        [float("nan"), float("nan")],  # nan != nan, as ParameterGrid keeps both
+    ],
+    ids=["int_float_bool", "zeros", "arrays", "lists_of_arrays", "dicts_of_arrays", "nan"],
+)
+def test_values_of_different_kinds_or_not_comparable_are_kept(values):
+    space = SearchSpace.from_param_space({"w": values})
+    assert space.params[0].n_values == len(values)
 
 
 def test_small_discrete_distribution_in_exhaustive_mode():
@@ -666,8 +686,9 @@ def test_infeasible_restriction_is_rejected():
 
 
 # ======================================================= 10. property tests
-# Values of every kind a parameter list may hold (duplicates judged as the
-# library does: same type and equal).
+# Values of every kind a parameter list may hold (no duplicates as the
+# library judges them: equal and of one kind, which for these Python scalars
+# means the same type and equal).
 _scalars = st.one_of(
     st.integers(-1000, 1000),
     st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
