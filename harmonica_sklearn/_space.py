@@ -389,17 +389,20 @@ class SearchSpace:
         list of ndarray of bool, or None
             None when some parameter has no value left (an unused code).
         """
-        allowed = []
+        masks = self.value_masks(fixed_bits)
+        return masks if all(mask.any() for mask in masks) else None
+
+    def value_masks(self, fixed_bits):
+        """As :meth:`allowed_values`, but a parameter left with no value gets
+        an all-False mask instead of the whole result being None."""
+        masks = []
         for param in self.params:
-            mask = np.ones(param.n_values, dtype=bool)
+            mask = param.weights > 0
             for bit in range(param.bit_offset, param.bit_offset + param.n_bits):
                 if bit in fixed_bits:
                     mask &= param.codes[:, bit - param.bit_offset] == fixed_bits[bit]
-            mask &= param.weights > 0
-            if not mask.any():
-                return None
-            allowed.append(mask)
-        return allowed
+            masks.append(mask)
+        return masks
 
     def describe_allowed(self, allowed):
         """Readable ``{name: [labels]}`` of the parameters a mask restricts."""

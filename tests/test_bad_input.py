@@ -669,20 +669,32 @@ def test_plus_inf_score_survives_halving():
 
 
 # ========================================================== 9. restrictions
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Restriction.from_signs with an infeasible row (signs of an unused "
-        "code) stores allowed=None for it, and sampling that alternative then "
-        "draws from the whole space, violating the fixed bits, silently. "
-        "refine() only builds feasible rows, so the public search is not "
-        "affected; from_signs should raise."
-    ),
-)
 def test_infeasible_restriction_is_rejected():
     space = SearchSpace.from_param_space({"a": ["x", "y", "z"], "b": [1, 2]})
     with pytest.raises(ValueError, match="infeasible|no value"):
         Restriction.from_signs(space, np.array([0, 1]), np.array([[-1, -1]]))
+
+
+def test_infeasible_restriction_names_the_alternative_and_parameter():
+    space = SearchSpace.from_param_space({"a": ["x", "y", "z"], "b": [1, 2]})
+    # Alternative 0 is "x" (code +1 +1), alternative 1 the unused code of a.
+    signs = np.array([[1, 1, -1], [-1, -1, 1]])
+    match = (
+        r"Alternative 1 is infeasible: its signs \{0: -1, 1: -1\} on the bits of "
+        r"parameter 'a' match no value of it"
+    )
+    with pytest.raises(ValueError, match=match):
+        Restriction.from_signs(space, np.array([0, 1, 2]), signs)
+
+
+@pytest.mark.parametrize(
+    "signs, match",
+    [([1, 1], r"signs must have shape \(n_alternatives, 2\)"), ([[1, 0]], "-1 or \\+1")],
+)
+def test_malformed_restriction_signs_are_rejected(signs, match):
+    space = SearchSpace.from_param_space({"a": ["x", "y", "z"], "b": [1, 2]})
+    with pytest.raises(ValueError, match=match):
+        Restriction.from_signs(space, np.array([0, 1]), np.array(signs))
 
 
 # ======================================================= 10. property tests
