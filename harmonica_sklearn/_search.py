@@ -98,8 +98,9 @@ class HarmonicaSearchCV(BaseSearchCV):
         The search itself is reproducible for a fixed value, whatever
         ``n_jobs`` or the joblib backend.
     error_score : "raise" or numeric, default=np.nan
-        Score of a failing fit.  The spectral stages treat non-finite scores
-        as the worst finite score seen.
+        Score of a failing fit.  The spectral stages and the halving rungs
+        treat non-finite scores (NaN, -inf and +inf) as failed: as the worst
+        finite score seen, with a warning giving their number.
     return_train_score : bool, default=False
         As in ``GridSearchCV``.
     n_stages : int or "auto", default="auto"
@@ -645,6 +646,7 @@ class _SearchRun:
         scores = self.evaluate(
             candidates, stage=stage, phase="spectral", rung=0, resource=resource
         )
+        _warn_non_finite(scores, f"Stage {stage}")
         self.evaluated.extend(candidates)
         self.bits = np.vstack([self.bits, space.encode(index)])
         self.scores = np.concatenate([self.scores, scores])
@@ -727,6 +729,8 @@ class _SearchRun:
                 f"halving rung {rung}: {len(candidates)} candidates at "
                 f"{search.resource}={resource}, best {best_observed(scores):.4f}"
             )
+            if rung + 1 < schedule.n_rungs:
+                _warn_non_finite(scores, f"Halving rung {rung}")
             n_keep = math.ceil(len(candidates) / search.factor)
             order = np.argsort(-_impute_failures(scores), kind="stable")[:n_keep]
             candidates = [candidates[i] for i in order]
@@ -760,8 +764,34 @@ def _driving_key(search, results):
     return next(key for key in results if key.startswith("mean_test_"))
 
 
+def _warn_non_finite(scores, where):
+    """Say how many candidates of a batch the search will treat as failed."""
+    scores = np.asarray(scores, dtype=float)
+    counts = {
+        "NaN": int(np.isnan(scores).sum()),
+        "+inf": int(np.isposinf(scores).sum()),
+        "-inf": int(np.isneginf(scores).sum()),
+    }
+    n_bad = sum(counts.values())
+    if n_bad:
+        detail = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+        warnings.warn(
+            f"{where}: {n_bad} of {len(scores)} candidates got a non-finite mean "
+            f"test score ({detail}). The search treats them as failed, as worse "
+            "than every finite score (+inf too), when it chooses where to search "
+            "next; cv_results_ keeps their scores and ranks.",
+            UserWarning,
+        )
+
+
 def _impute_failures(scores):
-    """Non-finite scores (failed fits, NaN scorers) become the worst finite one."""
+    """Non-finite scores (failed fits, NaN scorers, +inf or -inf) become the
+    worst finite one.
+
+    +inf included: it comes from a broken scorer (a division by zero) more
+    often than from a perfect fit, and the spectral fit and the halving
+    rungs must not chase it.
+    """
     scores = np.asarray(scores, dtype=float)
     finite = np.isfinite(scores)
     if finite.all() or not finite.any():

@@ -650,22 +650,45 @@ def test_plus_inf_score_is_best_in_exhaustive_mode():
     assert search.best_params_ == {"alpha": 2.0} and search.best_score_ == np.inf
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Non-finite scores are all imputed as the worst finite score "
-        "(_impute_failures), +inf included: successive halving drops a "
-        "candidate scoring +inf at its first rung, although sklearn ranks +inf "
-        "first (rank_test_score 1) and HalvingGridSearchCV keeps it."
-    ),
-)
-def test_plus_inf_score_survives_halving():
+def test_plus_inf_score_is_treated_as_failed_by_halving():
+    # A +inf score is as likely a broken scorer (a division by zero) as a
+    # perfect fit, and it cannot be compared with the others: the search's own
+    # choices treat it as failed, like NaN and -inf, and say so. cv_results_
+    # keeps sklearn's ranks (+inf first). HalvingGridSearchCV, unlike this,
+    # would keep the +inf candidate to the last rung.
     search = _search({"alpha": ALPHAS}, Ridge(), scoring=_inf_for_two, n_iter=12, n_stages=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    warning = (
+        r"Halving rung 0: 1 of \d+ candidates got a non-finite mean test score \(1 \+inf\)\. "
+        r"The search treats them as failed"
+    )
+    with pytest.warns(UserWarning, match=warning):
         search.fit(X, Y)
     assert search.search_mode_ == "spectral" and len(search.n_resources_) > 1
-    assert search.best_params_ == {"alpha": 2.0}
+    results = search.cv_results_
+    two = np.array([p["alpha"] == 2.0 for p in results["params"]])
+    assert two.sum() == 1 and results["rung"][two] == [0]  # dropped after rung 0
+    assert results["rank_test_score"][two] == [1]
+    assert search.best_params_ != {"alpha": 2.0} and np.isfinite(search.best_score_)
+
+
+def _plus_inf_above_one(estimator, X, y):
+    if estimator.alpha > 1.0:
+        return np.inf
+    return -float(np.mean((estimator.predict(X) - y) ** 2))
+
+
+def test_plus_inf_scores_do_not_drive_the_spectral_fit():
+    search = _search(CONTINUOUS, Ridge(), scoring=_plus_inf_above_one, n_iter=40)
+    warning = r"Stage 1: \d+ of \d+ candidates got a non-finite mean test score \(\d+ \+inf\)"
+    with pytest.warns(UserWarning, match=warning):
+        search.fit(X, Y)
+    results = search.cv_results_
+    bad = np.array([p["alpha"] > 1.0 for p in results["params"]])
+    spectral, halving = results["phase"] == "spectral", results["phase"] == "halving"
+    assert bad[spectral].any()
+    # The stage learnt to avoid them, as it avoids failures, not to seek them.
+    assert bad[halving].mean() < bad[spectral].mean()
+    assert search.best_params_["alpha"] <= 1.0 and np.isfinite(search.best_score_)
 
 
 # ========================================================== 9. restrictions
