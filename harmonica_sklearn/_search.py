@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 import warnings
 
 import numpy as np
@@ -572,20 +573,49 @@ class _SearchRun:
             "rung": [rung] * n,
             "n_resources": [resource] * n,
         }
-        if self.callback_ctx is None:
-            results = self.evaluate_candidates(candidates, cv=cv, more_results=more_results)
-        else:
-            batch_ctx = self.callback_ctx.subcontext(
-                task_name=f"{phase} stage {stage}" + (f" rung {rung}" if phase == "halving" else ""),
-                max_subtasks=n * search.n_splits_,
-                sequential_subtasks=False,
-            ).call_on_fit_task_begin(estimator=search)
-            results = self.evaluate_candidates(
-                candidates, cv=cv, more_results=more_results, callback_ctx=batch_ctx
-            )
-            batch_ctx.call_on_fit_task_end(estimator=search)
+        batch = f"{phase} stage {stage}" + (f" rung {rung}" if phase == "halving" else "")
+        try:
+            results = self._evaluate_batch(batch, candidates, cv, more_results)
+        except ValueError as exc:
+            if resource < search.max_resources_ and _all_fits_failed(exc):
+                raise ValueError(self._resource_too_small(phase, rung, resource, exc)) from exc
+            raise
         self.spent += n * resource / search.max_resources_
         return np.asarray(results[_driving_key(search, results)][-n:], dtype=float)
+
+    def _evaluate_batch(self, batch, candidates, cv, more_results):
+        if self.callback_ctx is None:
+            return self.evaluate_candidates(candidates, cv=cv, more_results=more_results)
+        batch_ctx = self.callback_ctx.subcontext(
+            task_name=batch,
+            max_subtasks=len(candidates) * self.search.n_splits_,
+            sequential_subtasks=False,
+        ).call_on_fit_task_begin(estimator=self.search)
+        results = self.evaluate_candidates(
+            candidates, cv=cv, more_results=more_results, callback_ctx=batch_ctx
+        )
+        batch_ctx.call_on_fit_task_end(estimator=self.search)
+        return results
+
+    def _resource_too_small(self, phase, rung, resource, exc):
+        """The message for a batch at a reduced resource whose fits all failed."""
+        search = self.search
+        if phase == "halving":
+            where = f"halving rung {rung}"
+            fix = f"Raise min_resources (now {search.min_resources_}) above {resource}"
+        else:
+            where = f"the {phase} stage"
+            fix = f"Raise spectral_resource above {resource} (None: max_resources_)"
+        amount = f"{search.resource}={resource}"
+        if search.resource == "n_samples":
+            n_train = len(search._splits[0][0])
+            rows = max(1, round(resource / search._n_samples * n_train))
+            amount += f" (about {rows} training rows per fold instead of {n_train})"
+        return (
+            f"All the fits of {where} failed at a reduced resource, {amount}, below "
+            f"max_resources_={search.max_resources_}: the estimator may need more "
+            f"{search.resource} than that. {fix}, or see the failures below.\n{exc}"
+        )
 
     def draw_new(self, restriction, n):
         """Up to ``n`` candidates from ``restriction`` never evaluated before."""
@@ -762,6 +792,11 @@ def _driving_key(search, results):
     if isinstance(search.refit, str) and f"mean_test_{search.refit}" in results:
         return f"mean_test_{search.refit}"
     return next(key for key in results if key.startswith("mean_test_"))
+
+
+def _all_fits_failed(exc):
+    # sklearn's message when every fit of a batch raised (error_score not "raise").
+    return re.search(r"All the \d+ fits failed", str(exc)) is not None
 
 
 def _warn_non_finite(scores, where):

@@ -577,22 +577,34 @@ def test_error_score_raise_propagates_the_first_failure():
         search.fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "When every fit of one halving rung fails only because the rung's "
-        "resource is too small (a few training rows; the fits need 30), the "
-        "whole search stops with sklearn's 'All the N fits failed ... very "
-        "likely that your model is misconfigured', although the spectral stage "
-        "succeeded at full resource; the message does not say that the failing "
-        "batch ran at a reduced resource nor point to min_resources."
-    ),
-)
 def test_rung_failing_for_lack_of_resource_points_to_min_resources():
     # Spectral stage at full resource (40 training rows): it succeeds.
     search = _search(CONTINUOUS, _Flaky(min_rows=30), n_iter=40, spectral_resource=None)
-    with pytest.raises(ValueError, match="min_resources"):
+    match = (
+        r"(?s)^All the fits of halving rung 0 failed at a reduced resource, n_samples=20 "
+        r"\(about 13 training rows per fold instead of 40\), below max_resources_=60.*"
+        r"Raise min_resources \(now 7\) above 20.*"
+        r"All the 72 fits failed.*ValueError: needs 30 rows, got 13"
+    )
+    with pytest.raises(ValueError, match=match):
         search.fit(X, Y)
+
+
+def test_spectral_stage_failing_for_lack_of_resource_points_to_spectral_resource():
+    search = _search(CONTINUOUS, _Flaky(min_rows=30), n_iter=40)
+    match = (
+        r"(?s)^All the fits of the spectral stage failed at a reduced resource, n_samples=20 "
+        r".*Raise spectral_resource above 20 \(None: max_resources_\).*needs 30 rows"
+    )
+    with pytest.raises(ValueError, match=match):
+        search.fit(X, Y)
+
+
+def test_fits_failing_at_full_resource_keep_sklearns_message():
+    search = _search(CONTINUOUS, _Flaky(fail_above=-1.0), n_iter=40, spectral_resource=None)
+    with pytest.raises(ValueError, match=r"^\nAll the \d+ fits failed") as excinfo:
+        search.fit(X, Y)
+    assert "min_resources" not in str(excinfo.value)
 
 
 # ================================================================== 8. scorers
