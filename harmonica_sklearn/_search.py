@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
+import queue
 import re
 import warnings
 
+import joblib
 import numpy as np
 from scipy.stats import norm, rankdata
 from sklearn.base import clone, is_classifier
@@ -46,6 +49,17 @@ AUTO_STAGE_SIZE = 60
 MAX_AUTO_STAGES = 3
 # Draw rounds when looking for candidates not evaluated yet.
 _UNIQUE_DRAW_ROUNDS = 20
+# Reruns of a batch of fits lost with a worker (see _SearchRun._evaluate_batch).
+_MAX_BATCH_RETRIES = 2
+# Exceptions by which a joblib backend says that a worker, or data only it
+# held, was lost: {top-level package: class names}, matched on the exception's
+# classes so that neither dask nor ray has to be imported.  Ray's
+# OutOfMemoryError is left out: a rerun would most likely be killed again.
+_LOST_WORKER_ERRORS = {
+    "distributed": {"KilledWorker", "FutureCancelledError", "FuturesCancelledError"},
+    "ray": {"RayActorError", "WorkerCrashedError", "NodeDiedError", "ObjectLostError"},
+    "joblib": {"TerminatedWorkerError"},
+}
 
 
 class HarmonicaSearchCV(BaseSearchCV):
@@ -81,7 +95,9 @@ class HarmonicaSearchCV(BaseSearchCV):
         (or the first metric when ``refit`` is a callable or False) drives
         the search.
     n_jobs : int, default=None
-        Number of jobs to run in parallel (joblib).
+        Number of jobs to run in parallel (joblib).  A batch of fits lost
+        with a worker (Dask, Ray, loky) is run again, at most twice, with a
+        ``RuntimeWarning``; the result is unchanged.
     refit : bool, str or callable, default=True
         As in ``GridSearchCV``.  The best candidate is chosen among those
         evaluated at full resource; a callable receives ``cv_results_``
@@ -584,6 +600,29 @@ class _SearchRun:
         return np.asarray(results[_driving_key(search, results)][-n:], dtype=float)
 
     def _evaluate_batch(self, batch, candidates, cv, more_results):
+        """``evaluate_candidates``, run again when a worker was lost.
+
+        Safe: the candidates and the splits are fixed before the call, and
+        ``evaluate_candidates`` adds nothing to ``cv_results_`` unless every
+        fit of the batch came back, so a rerun gives what the lost run would.
+        """
+        for retry in range(_MAX_BATCH_RETRIES + 1):
+            try:
+                return self._evaluate_once(batch, candidates, cv, more_results)
+            except Exception as exc:
+                if retry == _MAX_BATCH_RETRIES or not _lost_worker(exc):
+                    raise
+                if not _discard_unsent_batches(self.evaluate_candidates):
+                    raise
+                message = str(exc).strip().split("\n")[0][:200]
+                warnings.warn(
+                    f"{batch.capitalize()}: a worker was lost ({type(exc).__name__}: "
+                    f"{message}); evaluating the batch again (retry {retry + 1} of "
+                    f"{_MAX_BATCH_RETRIES}).",
+                    RuntimeWarning,
+                )
+
+    def _evaluate_once(self, batch, candidates, cv, more_results):
         if self.callback_ctx is None:
             return self.evaluate_candidates(candidates, cv=cv, more_results=more_results)
         batch_ctx = self.callback_ctx.subcontext(
@@ -792,6 +831,53 @@ def _driving_key(search, results):
     if isinstance(search.refit, str) and f"mean_test_{search.refit}" in results:
         return f"mean_test_{search.refit}"
     return next(key for key in results if key.startswith("mean_test_"))
+
+
+def _lost_worker(exc):
+    """Whether ``exc``, or one it was raised from, says a worker was lost."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for cls in type(exc).__mro__:
+            package = cls.__module__.split(".")[0]
+            if cls.__name__ in _LOST_WORKER_ERRORS.get(package, ()):
+                return True
+        exc = exc.__cause__
+    return False
+
+
+def _discard_unsent_batches(evaluate_candidates):
+    """Empty the queue of batches that an aborted joblib call sliced but
+    never sent; return False when that queue cannot be found.
+
+    sklearn runs every batch of a search through one ``joblib.Parallel``
+    (the ``parallel`` of ``evaluate_candidates``' closure).  joblib keeps the
+    batches it sliced ahead in ``Parallel._ready_batches`` and does not empty
+    it when a call aborts: the next call would run those fits of the lost
+    batch and return their results with its own.  Private names of sklearn
+    and joblib: without them the batch is not run again.
+    """
+    cells = dict(
+        zip(
+            getattr(getattr(evaluate_candidates, "__code__", None), "co_freevars", ()),
+            getattr(evaluate_candidates, "__closure__", None) or (),
+        )
+    )
+    try:
+        parallel = cells["parallel"].cell_contents
+    except (KeyError, ValueError):  # no such variable, or an empty cell
+        return False
+    ready = getattr(parallel, "_ready_batches", None)
+    lock = getattr(parallel, "_lock", None)
+    if not isinstance(parallel, joblib.Parallel) or not isinstance(ready, queue.Queue):
+        return False
+    # Under joblib's lock: a dispatch running in a callback thread finishes first.
+    with lock if lock is not None else contextlib.nullcontext():
+        while True:
+            try:
+                ready.get_nowait()
+            except queue.Empty:
+                return True
 
 
 def _all_fits_failed(exc):
