@@ -4,9 +4,10 @@ Every error is checked with ``pytest.raises(..., match=...)`` for a message
 that names the parameter at fault, raised before any fit (the estimator
 ``_NeverFit`` fails the test if it is fitted).  Inputs that are accepted
 (single-valued parameters, ``[1, 1.0]``, fits or scorers that fail now and
-then) are checked to work.  Where the library's behaviour is wrong or its
-message unclear, the test states what a demanding scikit-learn user expects
-and is marked ``xfail(strict=True)``.  docs/bad_input.md has the whole table.
+then) are checked to work.  Where the library's behaviour is found wrong or
+its message unclear, the test states what a demanding scikit-learn user
+expects and is marked ``xfail(strict=True)`` until it is fixed (none is
+today).  docs/bad_input.md has the whole table.
 
 The last part holds property-based tests (hypothesis) that extend
 tests/test_space.py: encoding round trips on spaces of any kind of value and
