@@ -110,10 +110,10 @@ class Parameter:
         The scipy.stats-like object for "distribution" and "free" kinds.
     bit_offset : int
         Position of this parameter's first bit in the full bit vector.
-    grid_order : ndarray of int or None
-        For lists, the index in ``values`` of each value in the order it was
-        declared (``values`` are sorted for ordered lists); None when
-        ``values`` are in declared order.
+    grid_order : dict of int -> ndarray of int
+        Per branch, the index in ``values`` of each value in the order that
+        branch declared it (``values`` are sorted for ordered lists); a
+        branch not in it declared them in the order of ``values``.
     """
 
     name: str
@@ -124,7 +124,7 @@ class Parameter:
     codes: np.ndarray
     distribution: object = None
     bit_offset: int = 0
-    grid_order: np.ndarray | None = None
+    grid_order: dict = field(default_factory=dict)
 
     @property
     def n_bits(self):
@@ -153,9 +153,9 @@ class Parameter:
         # scipy's discrete ppf returns floats; estimators expect integers.
         return int(value) if _is_discrete(self.distribution) else value
 
-    def grid_values(self):
-        """The values of a list, in declared order, without unused ones."""
-        order = range(self.n_values) if self.grid_order is None else self.grid_order
+    def grid_values(self, branch):
+        """The values of a list as ``branch`` declared them, without unused ones."""
+        order = self.grid_order.get(branch, range(self.n_values))
         return [self.values[i] for i in order if self.weights[i] > 0]
 
     def label(self, index):
@@ -260,6 +260,8 @@ class SearchSpace:
                 )
                 if shared is not None:
                     shared.branches += (b,)
+                    if shared.kind == "ordered" and not hasattr(spec, "rvs"):
+                        shared.grid_order[b] = _declared_order(list(spec))
                 else:
                     params.append(_make_parameter(name, spec, b, distribution_bits))
         if not any(p.n_values > 1 or p.kind == "free" for p in params):
@@ -284,8 +286,8 @@ class SearchSpace:
         if not self.is_finite():
             return math.inf
         return sum(
-            math.prod(len(self.params[p].grid_values()) for p in members)
-            for members in self._branch_members
+            math.prod(len(self.params[p].grid_values(b)) for p in members)
+            for b, members in enumerate(self._branch_members)
         )
 
     def grid(self):
@@ -298,10 +300,10 @@ class SearchSpace:
         if not self.is_finite():
             raise ValueError("Only a finite space (lists of values) has a grid.")
         candidates = []
-        for members in self._branch_members:
+        for b, members in enumerate(self._branch_members):
             members = sorted(members, key=lambda p: self.params[p].name)
             names = [self.params[p].name for p in members]
-            values = [self.params[p].grid_values() for p in members]
+            values = [self.params[p].grid_values(b) for p in members]
             candidates.extend(dict(zip(names, combo)) for combo in itertools.product(*values))
         return candidates
 
@@ -486,11 +488,15 @@ def _make_parameter(name, spec, branch, distribution_bits):
         )
     _check_no_duplicates(name, values)
     if all(_is_number(v) for v in values):
-        order = sorted(range(len(values)), key=values.__getitem__)
-        param = _list_parameter(name, [values[i] for i in order], branch, "ordered", None)
-        param.grid_order = np.argsort(order)
+        param = _list_parameter(name, sorted(values), branch, "ordered", None)
+        param.grid_order[branch] = _declared_order(values)
         return param
     return _list_parameter(name, values, branch, "categorical", None)
+
+
+def _declared_order(values):
+    """For each value in declared order, its index once sorted (stable)."""
+    return np.argsort(sorted(range(len(values)), key=values.__getitem__))
 
 
 def _check_not_a_family(name, spec):

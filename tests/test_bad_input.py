@@ -292,10 +292,16 @@ def test_small_discrete_distribution_in_exhaustive_mode():
 
 
 def test_exhaustive_mode_keeps_parameter_grid_order():
-    # Values in declared order (not sorted), names sorted, the last fastest.
-    space = [{"alpha": [10.0, 0.1, 1.0], "fit_intercept": [False, True]}, {"tol": [1e-2, 1e-4]}]
-    search = _search(space, Ridge(), n_iter=10).fit(X, Y)
+    # Values in declared order (not sorted), names sorted, the last fastest;
+    # alpha is one parameter shared by two branches that order it differently.
+    space = [
+        {"alpha": [10.0, 0.1, 1.0], "fit_intercept": [False, True]},
+        {"tol": [1e-2, 1e-4]},
+        {"alpha": [1.0, 10.0, 0.1]},
+    ]
+    search = _search(space, Ridge(), n_iter=20).fit(X, Y)
     assert search.search_mode_ == "exhaustive"
+    assert [p.name for p in search.space_.params].count("alpha") == 1
     assert search.cv_results_["params"] == list(ParameterGrid(space))
 
 
