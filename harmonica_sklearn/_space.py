@@ -559,8 +559,9 @@ def _same_spec(param, spec):
 def _check_no_duplicates(name, values):
     """Reject two values that are equal and of the same kind (see _value_kind).
 
-    Hashable values are found in a set; the others (dicts, lists, arrays) are
-    compared with the earlier unhashable ones, by equality only.
+    Hashable values are looked up in a dict keyed by (kind, value); the
+    others (dicts, lists, arrays) are compared with the earlier unhashable
+    ones, by equality only.
     """
     seen = {}
     unhashable = []
