@@ -52,11 +52,26 @@ class Restriction:
 
     @classmethod
     def from_signs(cls, space, fixed_bits, signs):
-        allowed = [
-            space.allowed_values(dict(zip(fixed_bits.tolist(), row.tolist())))
-            for row in signs
-        ]
-        return cls(np.asarray(fixed_bits, np.intp), np.asarray(signs, np.int8), allowed)
+        """Alternatives fixing ``fixed_bits`` to each row of ``signs``.
+
+        Raises
+        ------
+        ValueError
+            If ``signs`` is not a (n_alternatives, len(fixed_bits)) array of
+            +/-1, or a row is infeasible: it leaves some parameter with no
+            value (the signs of an unused code).
+        """
+        fixed_bits = np.asarray(fixed_bits, np.intp).reshape(-1)
+        signs = np.asarray(signs)
+        if signs.ndim != 2 or signs.shape[1] != len(fixed_bits):
+            raise ValueError(
+                f"signs must have shape (n_alternatives, {len(fixed_bits)}), one "
+                f"column per fixed bit; got shape {signs.shape}."
+            )
+        if not np.isin(signs, (-1, 1)).all():
+            raise ValueError("signs must be -1 or +1.")
+        allowed = [_feasible_masks(space, fixed_bits, row, a) for a, row in enumerate(signs)]
+        return cls(fixed_bits, signs.astype(np.int8), allowed)
 
     @property
     def n_alternatives(self):
@@ -136,6 +151,22 @@ def refine(restriction, space, polynomial, free_bits, effects, n_best):
     fixed_bits = np.concatenate([restriction.fixed_bits, positions])
     signs = np.hstack([restriction.signs[alt], settings[setting]])
     return Restriction.from_signs(space, fixed_bits, signs), scores.ravel()[flat]
+
+
+def _feasible_masks(space, fixed_bits, row, a):
+    """The value masks of alternative ``a``; ValueError if one is empty."""
+    fixed = dict(zip(fixed_bits.tolist(), row.tolist()))
+    masks = space.value_masks(fixed)
+    for p, mask in enumerate(masks):
+        if not mask.any():
+            param = space.params[p]
+            own = {b: s for b, s in fixed.items() if param.bit_offset <= b < param.bit_slice.stop}
+            raise ValueError(
+                f"Alternative {a} is infeasible: its signs {own} on the bits of "
+                f"parameter {space.param_label(p)!r} match no value of it (they are "
+                "an unused code)."
+            )
+    return masks
 
 
 def _feasible_settings(space, fixed_bits, fixed_signs, positions, settings):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
+import queue
+import re
 import warnings
 
+import joblib
 import numpy as np
 from scipy.stats import norm, rankdata
 from sklearn.base import clone, is_classifier
-from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -48,6 +52,17 @@ MAX_AUTO_STAGES = 3
 MAX_POOL_SIZE = 20_000
 # Draw rounds when looking for candidates not evaluated yet.
 _UNIQUE_DRAW_ROUNDS = 20
+# Reruns of a batch of fits lost with a worker (see _SearchRun._evaluate_batch).
+_MAX_BATCH_RETRIES = 2
+# Exceptions by which a joblib backend says that a worker, or data only it
+# held, was lost: {top-level package: class names}, matched on the exception's
+# classes so that neither dask nor ray has to be imported.  Ray's
+# OutOfMemoryError is left out: a rerun would most likely be killed again.
+_LOST_WORKER_ERRORS = {
+    "distributed": {"KilledWorker", "FutureCancelledError", "FuturesCancelledError"},
+    "ray": {"RayActorError", "WorkerCrashedError", "NodeDiedError", "ObjectLostError"},
+    "joblib": {"TerminatedWorkerError"},
+}
 
 
 class HarmonicaSearchCV(BaseSearchCV):
@@ -83,7 +98,9 @@ class HarmonicaSearchCV(BaseSearchCV):
         (or the first metric when ``refit`` is a callable or False) drives
         the search.
     n_jobs : int, default=None
-        Number of jobs to run in parallel (joblib).
+        Number of jobs to run in parallel (joblib).  A batch of fits lost
+        with a worker (Dask, Ray, loky) is run again, at most twice, with a
+        ``RuntimeWarning``; the result is unchanged.
     refit : bool, str or callable, default=True
         As in ``GridSearchCV``.  The best candidate is chosen among those
         evaluated at full resource; a callable receives ``cv_results_``
@@ -101,8 +118,9 @@ class HarmonicaSearchCV(BaseSearchCV):
         The search itself is reproducible for a fixed value, whatever
         ``n_jobs`` or the joblib backend.
     error_score : "raise" or numeric, default=np.nan
-        Score of a failing fit.  The spectral stages treat non-finite scores
-        as the worst finite score seen.
+        Score of a failing fit.  The spectral stages and the halving rungs
+        treat non-finite scores (NaN, -inf and +inf) as failed: as the worst
+        finite score seen, with a warning giving their number.
     return_train_score : bool, default=False
         As in ``GridSearchCV``.
     n_stages : int or "auto", default="auto"
@@ -586,20 +604,72 @@ class _SearchRun:
             "rung": [rung] * n,
             "n_resources": [resource] * n,
         }
-        if self.callback_ctx is None:
-            results = self.evaluate_candidates(candidates, cv=cv, more_results=more_results)
-        else:
-            batch_ctx = self.callback_ctx.subcontext(
-                task_name=f"{phase} stage {stage}" + (f" rung {rung}" if phase == "halving" else ""),
-                max_subtasks=n * search.n_splits_,
-                sequential_subtasks=False,
-            ).call_on_fit_task_begin(estimator=search)
-            results = self.evaluate_candidates(
-                candidates, cv=cv, more_results=more_results, callback_ctx=batch_ctx
-            )
-            batch_ctx.call_on_fit_task_end(estimator=search)
+        batch = f"{phase} stage {stage}" + (f" rung {rung}" if phase == "halving" else "")
+        try:
+            results = self._evaluate_batch(batch, candidates, cv, more_results)
+        except ValueError as exc:
+            if resource < search.max_resources_ and _all_fits_failed(exc):
+                raise ValueError(self._resource_too_small(phase, rung, resource, exc)) from exc
+            raise
         self.spent += n * resource / search.max_resources_
         return np.asarray(results[_driving_key(search, results)][-n:], dtype=float)
+
+    def _evaluate_batch(self, batch, candidates, cv, more_results):
+        """``evaluate_candidates``, run again when a worker was lost.
+
+        Safe: the candidates and the splits are fixed before the call, and
+        ``evaluate_candidates`` adds nothing to ``cv_results_`` unless every
+        fit of the batch came back, so a rerun gives what the lost run would.
+        """
+        for retry in range(_MAX_BATCH_RETRIES + 1):
+            try:
+                return self._evaluate_once(batch, candidates, cv, more_results)
+            except Exception as exc:
+                if retry == _MAX_BATCH_RETRIES or not _lost_worker(exc):
+                    raise
+                if not _discard_unsent_batches(self.evaluate_candidates):
+                    raise
+                message = str(exc).strip().split("\n")[0][:200]
+                warnings.warn(
+                    f"{batch.capitalize()}: a worker was lost ({type(exc).__name__}: "
+                    f"{message}); evaluating the batch again (retry {retry + 1} of "
+                    f"{_MAX_BATCH_RETRIES}).",
+                    RuntimeWarning,
+                )
+
+    def _evaluate_once(self, batch, candidates, cv, more_results):
+        if self.callback_ctx is None:
+            return self.evaluate_candidates(candidates, cv=cv, more_results=more_results)
+        batch_ctx = self.callback_ctx.subcontext(
+            task_name=batch,
+            max_subtasks=len(candidates) * self.search.n_splits_,
+            sequential_subtasks=False,
+        ).call_on_fit_task_begin(estimator=self.search)
+        results = self.evaluate_candidates(
+            candidates, cv=cv, more_results=more_results, callback_ctx=batch_ctx
+        )
+        batch_ctx.call_on_fit_task_end(estimator=self.search)
+        return results
+
+    def _resource_too_small(self, phase, rung, resource, exc):
+        """The message for a batch at a reduced resource whose fits all failed."""
+        search = self.search
+        if phase == "halving":
+            where = f"halving rung {rung}"
+            fix = f"Raise min_resources (now {search.min_resources_}) above {resource}"
+        else:
+            where = f"the {phase} stage"
+            fix = f"Raise spectral_resource above {resource} (None: max_resources_)"
+        amount = f"{search.resource}={resource}"
+        if search.resource == "n_samples":
+            n_train = len(search._splits[0][0])
+            rows = max(1, round(resource / search._n_samples * n_train))
+            amount += f" (about {rows} training rows per fold instead of {n_train})"
+        return (
+            f"All the fits of {where} failed at a reduced resource, {amount}, below "
+            f"max_resources_={search.max_resources_}: the estimator may need more "
+            f"{search.resource} than that. {fix}, or see the failures below.\n{exc}"
+        )
 
     def draw_unseen(self, restriction, n, exclude=()):
         """Up to ``n`` distinct candidates from ``restriction`` never evaluated
@@ -687,7 +757,9 @@ class _SearchRun:
     # --------------------------------------------------------------- modes
     def evaluate_grid(self):
         search = self.search
-        candidates = list(ParameterGrid(search.param_space))
+        # From the space, not ParameterGrid(param_space): the space has
+        # listed small discrete distributions, which ParameterGrid rejects.
+        candidates = self.space.grid()
         self.evaluate(
             candidates, stage=0, phase="exhaustive", rung=0, resource=search.max_resources_
         )
@@ -708,6 +780,7 @@ class _SearchRun:
         scores = self.evaluate(
             candidates, stage=stage, phase="spectral", rung=0, resource=resource
         )
+        _warn_non_finite(scores, f"Stage {stage}")
         self.evaluated.extend(candidates)
         self.bits = np.vstack([self.bits, space.encode(index)])
         self.scores = np.concatenate([self.scores, scores])
@@ -790,6 +863,8 @@ class _SearchRun:
                 f"halving rung {rung}: {len(candidates)} candidates at "
                 f"{search.resource}={resource}, best {best_observed(scores):.4f}"
             )
+            if rung + 1 < schedule.n_rungs:
+                _warn_non_finite(scores, f"Halving rung {rung}")
             n_keep = math.ceil(len(candidates) / search.factor)
             order = np.argsort(-_impute_failures(scores), kind="stable")[:n_keep]
             candidates = [candidates[i] for i in order]
@@ -823,8 +898,86 @@ def _driving_key(search, results):
     return next(key for key in results if key.startswith("mean_test_"))
 
 
+def _lost_worker(exc):
+    """Whether ``exc``, or one it was raised from, says a worker was lost."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for cls in type(exc).__mro__:
+            package = cls.__module__.split(".")[0]
+            if cls.__name__ in _LOST_WORKER_ERRORS.get(package, ()):
+                return True
+        exc = exc.__cause__
+    return False
+
+
+def _discard_unsent_batches(evaluate_candidates):
+    """Empty the queue of batches that an aborted joblib call sliced but
+    never sent; return False when that queue cannot be found.
+
+    sklearn runs every batch of a search through one ``joblib.Parallel``
+    (the ``parallel`` of ``evaluate_candidates``' closure).  joblib keeps the
+    batches it sliced ahead in ``Parallel._ready_batches`` and does not empty
+    it when a call aborts: the next call would run those fits of the lost
+    batch and return their results with its own.  Private names of sklearn
+    and joblib: without them the batch is not run again.
+    """
+    cells = dict(
+        zip(
+            getattr(getattr(evaluate_candidates, "__code__", None), "co_freevars", ()),
+            getattr(evaluate_candidates, "__closure__", None) or (),
+        )
+    )
+    try:
+        parallel = cells["parallel"].cell_contents
+    except (KeyError, ValueError):  # no such variable, or an empty cell
+        return False
+    ready = getattr(parallel, "_ready_batches", None)
+    lock = getattr(parallel, "_lock", None)
+    if not isinstance(parallel, joblib.Parallel) or not isinstance(ready, queue.Queue):
+        return False
+    # Under joblib's lock: a dispatch running in a callback thread finishes first.
+    with lock if lock is not None else contextlib.nullcontext():
+        while True:
+            try:
+                ready.get_nowait()
+            except queue.Empty:
+                return True
+
+
+def _all_fits_failed(exc):
+    # sklearn's message when every fit of a batch raised (error_score not "raise").
+    return re.search(r"All the \d+ fits failed", str(exc)) is not None
+
+
+def _warn_non_finite(scores, where):
+    """Say how many candidates of a batch the search will treat as failed."""
+    scores = np.asarray(scores, dtype=float)
+    counts = {
+        "NaN": int(np.isnan(scores).sum()),
+        "+inf": int(np.isposinf(scores).sum()),
+        "-inf": int(np.isneginf(scores).sum()),
+    }
+    n_bad = sum(counts.values())
+    if n_bad:
+        detail = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+        warnings.warn(
+            f"{where}: {n_bad} of {len(scores)} candidates got a non-finite mean "
+            f"test score ({detail}). The search treats them as failed, as worse "
+            "than every finite score (+inf too), when it chooses where to search "
+            "next; cv_results_ keeps their scores and ranks.",
+            UserWarning,
+        )
+
+
 def _impute_failures(scores):
-    """Non-finite scores (failed fits, NaN scorers) become the worst finite one."""
+    """Non-finite scores (failed fits, NaN scorers, +inf or -inf) become the
+    worst finite one.
+
+    +inf included: it comes from a broken scorer (a division by zero) more
+    often than from a perfect fit, and the spectral fit and the halving
+    rungs must not chase it.
+    """
     scores = np.asarray(scores, dtype=float)
     finite = np.isfinite(scores)
     if finite.all() or not finite.any():

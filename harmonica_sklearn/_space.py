@@ -34,6 +34,7 @@ parameter of every branch) and ``offset`` (the uniform offset inside a bucket).
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -109,6 +110,10 @@ class Parameter:
         The scipy.stats-like object for "distribution" and "free" kinds.
     bit_offset : int
         Position of this parameter's first bit in the full bit vector.
+    grid_order : dict of int -> ndarray of int
+        Per branch, the index in ``values`` of each value in the order that
+        branch declared it (``values`` are sorted for ordered lists); a
+        branch not in it declared them in the order of ``values``.
     """
 
     name: str
@@ -119,6 +124,7 @@ class Parameter:
     codes: np.ndarray
     distribution: object = None
     bit_offset: int = 0
+    grid_order: dict = field(default_factory=dict)
 
     @property
     def n_bits(self):
@@ -146,6 +152,11 @@ class Parameter:
         value = value.item() if isinstance(value, np.generic) else value
         # scipy's discrete ppf returns floats; estimators expect integers.
         return int(value) if _is_discrete(self.distribution) else value
+
+    def grid_values(self, branch):
+        """The values of a list as ``branch`` declared them, without unused ones."""
+        order = self.grid_order.get(branch, range(self.n_values))
+        return [self.values[i] for i in order if self.weights[i] > 0]
 
     def label(self, index):
         """A short readable label for code ``index``."""
@@ -186,6 +197,7 @@ class SearchSpace:
     n_branches: int
     branch_param: int | None
     n_bits: int = field(init=False)
+    _bit_owner: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         offset = 0
@@ -193,6 +205,11 @@ class SearchSpace:
             param.bit_offset = offset
             offset += param.n_bits
         self.n_bits = offset
+        owner = np.empty(self.n_bits, dtype=np.intp)
+        for p, param in enumerate(self.params):
+            owner[param.bit_slice] = p
+        owner.setflags(write=False)  # shared by every caller of bit_owner()
+        self._bit_owner = owner
         self._branch_members = [
             [
                 p
@@ -243,6 +260,8 @@ class SearchSpace:
                 )
                 if shared is not None:
                     shared.branches += (b,)
+                    if shared.kind == "ordered" and not hasattr(spec, "rvs"):
+                        shared.grid_order[b] = _declared_order(list(spec))
                 else:
                     params.append(_make_parameter(name, spec, b, distribution_bits))
         if not any(p.n_values > 1 or p.kind == "free" for p in params):
@@ -267,16 +286,30 @@ class SearchSpace:
         if not self.is_finite():
             return math.inf
         return sum(
-            math.prod(self.params[p].n_values for p in members)
-            for members in self._branch_members
+            math.prod(len(self.params[p].grid_values(b)) for p in members)
+            for b, members in enumerate(self._branch_members)
         )
 
+    def grid(self):
+        """Every candidate of a finite space, in ``ParameterGrid``'s order.
+
+        Branch after branch; in a branch, the parameters sorted by name, the
+        last one varying fastest, each over its values in declared order.
+        Small discrete distributions give their support, as ints.
+        """
+        if not self.is_finite():
+            raise ValueError("Only a finite space (lists of values) has a grid.")
+        candidates = []
+        for b, members in enumerate(self._branch_members):
+            members = sorted(members, key=lambda p: self.params[p].name)
+            names = [self.params[p].name for p in members]
+            values = [self.params[p].grid_values(b) for p in members]
+            candidates.extend(dict(zip(names, combo)) for combo in itertools.product(*values))
+        return candidates
+
     def bit_owner(self):
-        """For each bit, the index of the parameter it belongs to."""
-        owner = np.empty(self.n_bits, dtype=np.intp)
-        for p, param in enumerate(self.params):
-            owner[param.bit_slice] = p
-        return owner
+        """For each bit, the index of the parameter it belongs to (read-only)."""
+        return self._bit_owner
 
     # --------------------------------------------------------------- sampling
     def sample(self, n, rng, allowed=None):
@@ -358,17 +391,20 @@ class SearchSpace:
         list of ndarray of bool, or None
             None when some parameter has no value left (an unused code).
         """
-        allowed = []
+        masks = self.value_masks(fixed_bits)
+        return masks if all(mask.any() for mask in masks) else None
+
+    def value_masks(self, fixed_bits):
+        """As :meth:`allowed_values`, but a parameter left with no value gets
+        an all-False mask instead of the whole result being None."""
+        masks = []
         for param in self.params:
-            mask = np.ones(param.n_values, dtype=bool)
+            mask = param.weights > 0
             for bit in range(param.bit_offset, param.bit_offset + param.n_bits):
                 if bit in fixed_bits:
                     mask &= param.codes[:, bit - param.bit_offset] == fixed_bits[bit]
-            mask &= param.weights > 0
-            if not mask.any():
-                return None
-            allowed.append(mask)
-        return allowed
+            masks.append(mask)
+        return masks
 
     def describe_allowed(self, allowed):
         """Readable ``{name: [labels]}`` of the parameters a mask restricts."""
@@ -431,14 +467,20 @@ def _as_branch_list(param_space):
 
 
 def _make_parameter(name, spec, branch, distribution_bits):
+    _check_not_a_family(name, spec)
     if hasattr(spec, "rvs"):
         return _distribution_parameter(name, spec, branch, distribution_bits)
-    if isinstance(spec, (str, bytes)) or not isinstance(spec, (Sequence, np.ndarray)):
+    if (
+        isinstance(spec, (str, bytes))
+        or not isinstance(spec, (Sequence, np.ndarray))
+        or (isinstance(spec, np.ndarray) and spec.ndim == 0)
+    ):
         raise TypeError(
             f"Parameter {name!r}: expected a list of values or an object with an "
             f"'rvs' method (a scipy.stats distribution), got {type(spec).__name__} "
             f"{spec!r}."
         )
+    _check_one_dimensional(name, spec)
     values = list(spec)
     if not values:
         raise ValueError(
@@ -446,9 +488,51 @@ def _make_parameter(name, spec, branch, distribution_bits):
         )
     _check_no_duplicates(name, values)
     if all(_is_number(v) for v in values):
-        values = sorted(values)
-        return _list_parameter(name, values, branch, "ordered", None)
+        param = _list_parameter(name, sorted(values), branch, "ordered", None)
+        param.grid_order[branch] = _declared_order(values)
+        return param
     return _list_parameter(name, values, branch, "categorical", None)
+
+
+def _declared_order(values):
+    """For each value in declared order, its index once sorted (stable)."""
+    return np.argsort(sorted(range(len(values)), key=values.__getitem__))
+
+
+def _check_not_a_family(name, spec):
+    """Reject ``scipy.stats.loguniform`` (unfrozen) or a class with ``rvs``.
+
+    They have ``rvs`` and ``ppf`` but no parameters: they fail deep in the
+    decoding (or silently use loc=0, scale=1).
+    """
+    if isinstance(spec, type) and hasattr(spec, "rvs"):
+        raise TypeError(
+            f"Parameter {name!r}: got the class {spec.__name__}, not a distribution; "
+            "pass an instance, e.g. a frozen scipy.stats distribution such as "
+            "uniform(0, 1) or loguniform(1e-3, 1e3)."
+        )
+    if isinstance(spec, scipy.stats.rv_continuous):
+        signature = spec.shapes or "loc, scale"
+    elif isinstance(spec, scipy.stats.rv_discrete):
+        signature = spec.shapes or "loc"
+    else:
+        return
+    raise TypeError(
+        f"Parameter {name!r}: scipy.stats.{spec.name} is a distribution family, not "
+        f"a frozen distribution; pass it with its parameters, {spec.name}({signature}), "
+        "e.g. uniform(0, 1) or loguniform(1e-3, 1e3)."
+    )
+
+
+def _check_one_dimensional(name, spec):
+    # As ParameterGrid, in every mode: its rows would become the values, which
+    # is rarely meant (each would be handed to the estimator as an array).
+    if isinstance(spec, np.ndarray) and spec.ndim > 1:
+        raise ValueError(
+            f"Parameter array for {name!r} should be one-dimensional, got an array "
+            f"of shape {spec.shape}. To search over arrays as values, give a list "
+            "of them, e.g. list(values)."
+        )
 
 
 def _same_spec(param, spec):
@@ -467,31 +551,83 @@ def _same_spec(param, spec):
     if param.kind == "ordered":
         values = sorted(values) if all(_is_number(v) for v in values) else None
     return values is not None and all(
-        a is b or (type(a) is type(b) and _safe_equal(a, b))
+        a is b or (type(a) is type(b) and _equal(a, b))
         for a, b in zip(values, param.values)
     )
 
 
-def _safe_equal(a, b):
-    try:
-        return bool(a == b)
-    except Exception:  # arrays, objects with odd __eq__
-        return False
-
-
 def _check_no_duplicates(name, values):
-    seen = []
-    for v in values:
-        try:
-            hash(v)
-        except TypeError:
-            continue
-        if any(type(v) is type(s) and v == s for s in seen):
+    """Reject two values that are equal and of the same kind (see _value_kind).
+
+    Hashable values are looked up in a dict keyed by (kind, value); the
+    others (dicts, lists, arrays) are compared with the earlier unhashable
+    ones, by equality only.
+    """
+    seen = {}
+    unhashable = []
+    for value in values:
+        earlier = _earlier_equal(value, seen, unhashable)
+        if earlier is not _NONE:
+            same = "" if repr(earlier) == repr(value) else f" (equal to {earlier!r})"
             raise ValueError(
-                f"Parameter {name!r} lists the value {v!r} more than once; "
+                f"Parameter {name!r} lists the value {value!r} more than once{same}; "
                 "give each value once (repeated values would be sampled more often)."
             )
-        seen.append(v)
+
+
+_NONE = object()
+
+
+def _earlier_equal(value, seen, unhashable):
+    """The earlier value equal to ``value``, or ``_NONE``; records ``value``."""
+    key = (_value_kind(value), value)
+    try:
+        if key in seen:
+            return seen[key]
+        seen[key] = value
+        return _NONE
+    except (TypeError, ValueError):  # unhashable, or an __eq__ giving arrays
+        pass
+    for earlier in unhashable:
+        if _value_kind(earlier) == key[0] and _equal(earlier, value):
+            return earlier
+    unhashable.append(value)
+    return _NONE
+
+
+def _value_kind(value):
+    """Kinds of values that differ even when equal, as they do for sklearn:
+    ``max_features=1`` is one feature, ``1.0`` all of them; ``True`` is a flag.
+    Python and numpy scalars of one kind are alike (``np.float64(1.0)`` is
+    ``1.0``)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, numbers.Integral):
+        return "int"
+    if isinstance(value, numbers.Real):
+        return "real"
+    if isinstance(value, numbers.Complex):
+        return "complex"
+    return "other"
+
+
+def _equal(a, b):
+    """Whether ``a == b``, for arrays too (same dtype kind and shape); False
+    when the comparison fails or is not a truth value."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.dtype.kind != b.dtype.kind or a.shape != b.shape:
+            return False
+        try:
+            return bool(np.array_equal(a, b))
+        except Exception:  # object arrays holding odd values
+            return False
+    try:
+        result = a == b
+        return isinstance(result, (bool, np.bool_)) and bool(result)
+    except Exception:  # e.g. lists of arrays: ambiguous truth value
+        return False
 
 
 def _list_parameter(name, values, branch, kind, weights):

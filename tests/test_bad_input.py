@@ -4,9 +4,10 @@ Every error is checked with ``pytest.raises(..., match=...)`` for a message
 that names the parameter at fault, raised before any fit (the estimator
 ``_NeverFit`` fails the test if it is fitted).  Inputs that are accepted
 (single-valued parameters, ``[1, 1.0]``, fits or scorers that fail now and
-then) are checked to work.  Where the library's behaviour is wrong or its
-message unclear, the test states what a demanding scikit-learn user expects
-and is marked ``xfail(strict=True)``.  docs/bad_input.md has the whole table.
+then) are checked to work.  Where the library's behaviour is found wrong or
+its message unclear, the test states what a demanding scikit-learn user
+expects and is marked ``xfail(strict=True)`` until it is fixed (none is
+today).  docs/bad_input.md has the whole table.
 
 The last part holds property-based tests (hypothesis) that extend
 tests/test_space.py: encoding round trips on spaces of any kind of value and
@@ -32,6 +33,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.datasets import make_regression
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -179,32 +181,34 @@ def test_unknown_step_in_pipeline_lists_the_valid_names():
         _search({"rigde__alpha": [0.1, 1.0]}, pipe).fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "An unfrozen scipy distribution (loguniform instead of loguniform(a, b)) "
-        "is taken for a distribution; it fails while decoding the first "
-        "candidate with scipy's \"_parse_args() missing 2 required positional "
-        "arguments: 'a' and 'b'\", which names neither the parameter nor the fix."
-    ),
-)
 def test_unfrozen_distribution_is_named():
     with pytest.raises((TypeError, ValueError), match="'alpha'.*(frozen|loguniform)"):
         _search({"alpha": loguniform}, n_iter=3).fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A 2-D array of values is rejected by sklearn's ParameterGrid in "
-        "exhaustive mode ('Parameter array for 'alpha' should be "
-        "one-dimensional'), but in spectral mode its rows become values and "
-        "every fit fails ('All the 9 fits failed')."
-    ),
+@pytest.mark.parametrize(
+    "family, signature",
+    [(scipy.stats.uniform, "uniform(loc, scale)"), (randint, "randint(low, high)")],
 )
+def test_unfrozen_distribution_without_or_with_shapes_is_rejected(family, signature):
+    # uniform alone would run (loc=0, scale=1): rejected too, it is rarely meant.
+    match = (
+        rf"Parameter 'alpha': scipy.stats.{family.name} is a distribution family, not a "
+        rf"frozen distribution; pass it with its parameters, {re.escape(signature)}"
+    )
+    with pytest.raises(TypeError, match=match):
+        _search({"alpha": family}).fit(X, Y)
+
+
+def test_distribution_class_is_rejected():
+    with pytest.raises(TypeError, match="Parameter 'alpha': got the class _RvsOnly"):
+        _search({"alpha": _RvsOnly}).fit(X, Y)
+
+
 def test_two_dimensional_values_rejected_in_spectral_mode_too():
+    # As ParameterGrid (GridSearchCV) rejects them, in every mode, before any fit.
     space = {"alpha": np.array([[0.1, 1.0], [10.0, 100.0]]), "tol": loguniform(1e-5, 1e-2)}
-    with pytest.raises(ValueError, match="'alpha' should be one-dimensional"):
+    with pytest.raises(ValueError, match=r"'alpha' should be one-dimensional.*\(2, 2\)"):
         _search(space, n_iter=3).fit(X, Y)
 
 
@@ -213,45 +217,69 @@ def test_two_dimensional_values_rejected_in_exhaustive_mode():
         _search({"alpha": np.array([[0.1, 1.0]])}).fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Duplicates are found only among values of the same type: "
-        "np.float64(1.0) and 1.0 (e.g. list(np.logspace(-2, 0, 3)) + [1.0]) "
-        "are both kept, and 1.0 is sampled twice as often."
-    ),
-)
+def test_arrays_as_values_are_given_as_a_list():
+    # What the error message suggests: list(rows), each row one value.
+    rows = np.array([[1.0, 0.0], [0.0, 1.0]])
+    space = SearchSpace.from_param_space({"w": list(rows)})
+    assert space.params[0].kind == "categorical" and space.params[0].n_values == 2
+    assert_array_equal(space.params[0].values[1], [0.0, 1.0])
+
+
+def test_zero_dimensional_array_is_not_a_list_of_values():
+    with pytest.raises(TypeError, match=f"Parameter 'alpha': {NOT_VALUES}.*got ndarray"):
+        _search({"alpha": np.array(1.0)}).fit(X, Y)
+
+
 def test_numpy_and_python_float_duplicates_are_rejected():
     values = [*np.logspace(-2, 0, 3), 1.0]  # np.float64(1.0) and 1.0
     with pytest.raises(ValueError, match="'alpha' lists the value .*1.0.* more than once"):
         _search({"alpha": values}).fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Unhashable values (dicts such as class_weight, lists) are skipped by "
-        "the duplicate check: [{0: 1}, {0: 1}] is accepted."
-    ),
-)
 def test_duplicate_unhashable_values_are_rejected():
     space = {"class_weight": [{0: 1, 1: 2}, {0: 1, 1: 2}, None]}
     with pytest.raises(ValueError, match="'class_weight' lists the value .* more than once"):
         HarmonicaSearchCV(LogisticRegression(), space, cv=3).fit(X, Y > 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A discrete distribution with a small support (randint(1, 5)) is "
-        "encoded as a list of its values, so the space counts as finite; when "
-        "it holds at most n_iter candidates, the exhaustive mode hands "
-        "param_space to ParameterGrid, which rejects the distribution: "
-        "TypeError: Parameter grid for parameter 'n_neighbors' needs to be a "
-        "list or a numpy array, but got <...rv_discrete_frozen...>."
-    ),
+@pytest.mark.parametrize(
+    "values, shown",
+    [
+        ([np.int64(3), 1, 3], r"3 more than once \(equal to np.int64\(3\)\)"),
+        ([np.float32(0.5), 0.5], r"0.5 more than once \(equal to np.float32\(0.5\)\)"),
+        ([np.True_, True], r"True more than once \(equal to np.True_\)"),
+        (["svd", np.str_("svd")], r"np.str_\('svd'\) more than once \(equal to 'svd'\)"),
+        ([[1, 2], (1, 2), [1, 2]], r"\[1, 2\] more than once"),
+        ([np.array([1.0, 2.0]), np.array([1.0, 2.0])], r"array\(\[1., 2.\]\) more than once"),
+        ([np.array([1, 2]), np.array([[1, 2]]), np.array([1, 2])], r"array\(\[1, 2\]\) more"),
+    ],
+    ids=["np_int", "np_float32", "np_bool", "np_str", "list", "array", "array_shapes"],
 )
+def test_equal_values_of_one_kind_are_duplicates(values, shown):
+    with pytest.raises(ValueError, match="Parameter 'w' lists the value " + shown):
+        SearchSpace.from_param_space({"w": values})
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 1.0, True],  # int, float and bool differ for sklearn
+        [0, False, 0.0, 0j],
+        [np.array([1, 2]), np.array([1.0, 2.0]), np.array([1, 2, 3]), [1, 2], (1, 2)],
+        [[np.array([1, 2])], [np.array([1, 2])]],  # equality undecidable: kept
+        [{"a": np.zeros(2)}, {"a": np.zeros(2)}],
+        [float("nan"), float("nan")],  # nan != nan, as ParameterGrid keeps both
+    ],
+    ids=["int_float_bool", "zeros", "arrays", "lists_of_arrays", "dicts_of_arrays", "nan"],
+)
+def test_values_of_different_kinds_or_not_comparable_are_kept(values):
+    space = SearchSpace.from_param_space({"w": values})
+    assert space.params[0].n_values == len(values)
+
+
 def test_small_discrete_distribution_in_exhaustive_mode():
+    # The space lists randint(1, 5) as [1, 2, 3, 4]: the grid is built from
+    # that list (ParameterGrid would reject the distribution).
     from sklearn.neighbors import KNeighborsRegressor
 
     space = {"n_neighbors": randint(1, 5), "weights": ["uniform", "distance"]}
@@ -261,6 +289,28 @@ def test_small_discrete_distribution_in_exhaustive_mode():
     assert len(params) == 8
     assert sorted({p["n_neighbors"] for p in params}) == [1, 2, 3, 4]
     assert all(type(p["n_neighbors"]) is int for p in params)
+
+
+def test_exhaustive_mode_keeps_parameter_grid_order():
+    # Values in declared order (not sorted), names sorted, the last fastest;
+    # alpha is one parameter shared by two branches that order it differently.
+    space = [
+        {"alpha": [10.0, 0.1, 1.0], "fit_intercept": [False, True]},
+        {"tol": [1e-2, 1e-4]},
+        {"alpha": [1.0, 10.0, 0.1]},
+    ]
+    search = _search(space, Ridge(), n_iter=20).fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert [p.name for p in search.space_.params].count("alpha") == 1
+    assert search.cv_results_["params"] == list(ParameterGrid(space))
+
+
+def test_zero_probability_support_values_are_not_evaluated():
+    # binom(3, 0.0) lists the support 0..3, but only 0 has any probability.
+    search = _search({"alpha": [0.1, 1.0], "random_state": scipy.stats.binom(3, 0.0)}, Ridge())
+    search.fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert [p["random_state"] for p in search.cv_results_["params"]] == [0, 0]
 
 
 def test_int_and_float_of_equal_value_are_distinct_values():
@@ -534,22 +584,34 @@ def test_error_score_raise_propagates_the_first_failure():
         search.fit(X, Y)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "When every fit of one halving rung fails only because the rung's "
-        "resource is too small (a few training rows; the fits need 30), the "
-        "whole search stops with sklearn's 'All the N fits failed ... very "
-        "likely that your model is misconfigured', although the spectral stage "
-        "succeeded at full resource; the message does not say that the failing "
-        "batch ran at a reduced resource nor point to min_resources."
-    ),
-)
 def test_rung_failing_for_lack_of_resource_points_to_min_resources():
     # Spectral stage at full resource (40 training rows): it succeeds.
     search = _search(CONTINUOUS, _Flaky(min_rows=30), n_iter=40, spectral_resource=None)
-    with pytest.raises(ValueError, match="min_resources"):
+    match = (
+        r"(?s)^All the fits of halving rung 0 failed at a reduced resource, n_samples=20 "
+        r"\(about 13 training rows per fold instead of 40\), below max_resources_=60.*"
+        r"Raise min_resources \(now 7\) above 20.*"
+        r"All the 72 fits failed.*ValueError: needs 30 rows, got 13"
+    )
+    with pytest.raises(ValueError, match=match):
         search.fit(X, Y)
+
+
+def test_spectral_stage_failing_for_lack_of_resource_points_to_spectral_resource():
+    search = _search(CONTINUOUS, _Flaky(min_rows=30), n_iter=40)
+    match = (
+        r"(?s)^All the fits of the spectral stage failed at a reduced resource, n_samples=20 "
+        r".*Raise spectral_resource above 20 \(None: max_resources_\).*needs 30 rows"
+    )
+    with pytest.raises(ValueError, match=match):
+        search.fit(X, Y)
+
+
+def test_fits_failing_at_full_resource_keep_sklearns_message():
+    search = _search(CONTINUOUS, _Flaky(fail_above=-1.0), n_iter=40, spectral_resource=None)
+    with pytest.raises(ValueError, match=r"^\nAll the \d+ fits failed") as excinfo:
+        search.fit(X, Y)
+    assert "min_resources" not in str(excinfo.value)
 
 
 # ================================================================== 8. scorers
@@ -607,44 +669,80 @@ def test_plus_inf_score_is_best_in_exhaustive_mode():
     assert search.best_params_ == {"alpha": 2.0} and search.best_score_ == np.inf
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Non-finite scores are all imputed as the worst finite score "
-        "(_impute_failures), +inf included: successive halving drops a "
-        "candidate scoring +inf at its first rung, although sklearn ranks +inf "
-        "first (rank_test_score 1) and HalvingGridSearchCV keeps it."
-    ),
-)
-def test_plus_inf_score_survives_halving():
+def test_plus_inf_score_is_treated_as_failed_by_halving():
+    # A +inf score is as likely a broken scorer (a division by zero) as a
+    # perfect fit, and it cannot be compared with the others: the search's own
+    # choices treat it as failed, like NaN and -inf, and say so. cv_results_
+    # keeps sklearn's ranks (+inf first). HalvingGridSearchCV, unlike this,
+    # would keep the +inf candidate to the last rung.
     search = _search({"alpha": ALPHAS}, Ridge(), scoring=_inf_for_two, n_iter=12, n_stages=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    warning = (
+        r"Halving rung 0: 1 of \d+ candidates got a non-finite mean test score \(1 \+inf\)\. "
+        r"The search treats them as failed"
+    )
+    with pytest.warns(UserWarning, match=warning):
         search.fit(X, Y)
     assert search.search_mode_ == "spectral" and len(search.n_resources_) > 1
-    assert search.best_params_ == {"alpha": 2.0}
+    results = search.cv_results_
+    two = np.array([p["alpha"] == 2.0 for p in results["params"]])
+    assert two.sum() == 1 and results["rung"][two] == [0]  # dropped after rung 0
+    assert results["rank_test_score"][two] == [1]
+    assert search.best_params_ != {"alpha": 2.0} and np.isfinite(search.best_score_)
+
+
+def _plus_inf_above_one(estimator, X, y):
+    if estimator.alpha > 1.0:
+        return np.inf
+    return -float(np.mean((estimator.predict(X) - y) ** 2))
+
+
+def test_plus_inf_scores_do_not_drive_the_spectral_fit():
+    search = _search(CONTINUOUS, Ridge(), scoring=_plus_inf_above_one, n_iter=40)
+    warning = r"Stage 1: \d+ of \d+ candidates got a non-finite mean test score \(\d+ \+inf\)"
+    with pytest.warns(UserWarning, match=warning):
+        search.fit(X, Y)
+    results = search.cv_results_
+    bad = np.array([p["alpha"] > 1.0 for p in results["params"]])
+    spectral, halving = results["phase"] == "spectral", results["phase"] == "halving"
+    assert bad[spectral].any()
+    # The stage learnt to avoid them, as it avoids failures, not to seek them.
+    assert bad[halving].mean() < bad[spectral].mean()
+    assert search.best_params_["alpha"] <= 1.0 and np.isfinite(search.best_score_)
 
 
 # ========================================================== 9. restrictions
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Restriction.from_signs with an infeasible row (signs of an unused "
-        "code) stores allowed=None for it, and sampling that alternative then "
-        "draws from the whole space, violating the fixed bits, silently. "
-        "refine() only builds feasible rows, so the public search is not "
-        "affected; from_signs should raise."
-    ),
-)
 def test_infeasible_restriction_is_rejected():
     space = SearchSpace.from_param_space({"a": ["x", "y", "z"], "b": [1, 2]})
     with pytest.raises(ValueError, match="infeasible|no value"):
         Restriction.from_signs(space, np.array([0, 1]), np.array([[-1, -1]]))
 
 
+def test_infeasible_restriction_names_the_alternative_and_parameter():
+    space = SearchSpace.from_param_space({"a": ["x", "y", "z"], "b": [1, 2]})
+    # Alternative 0 is "x" (code +1 +1), alternative 1 the unused code of a.
+    signs = np.array([[1, 1, -1], [-1, -1, 1]])
+    match = (
+        r"Alternative 1 is infeasible: its signs \{0: -1, 1: -1\} on the bits of "
+        r"parameter 'a' match no value of it"
+    )
+    with pytest.raises(ValueError, match=match):
+        Restriction.from_signs(space, np.array([0, 1, 2]), signs)
+
+
+@pytest.mark.parametrize(
+    "signs, match",
+    [([1, 1], r"signs must have shape \(n_alternatives, 2\)"), ([[1, 0]], "-1 or \\+1")],
+)
+def test_malformed_restriction_signs_are_rejected(signs, match):
+    space = SearchSpace.from_param_space({"a": ["x", "y", "z"], "b": [1, 2]})
+    with pytest.raises(ValueError, match=match):
+        Restriction.from_signs(space, np.array([0, 1]), np.array(signs))
+
+
 # ======================================================= 10. property tests
-# Values of every kind a parameter list may hold (duplicates judged as the
-# library does: same type and equal).
+# Values of every kind a parameter list may hold (no duplicates as the
+# library judges them: equal and of one kind, which for these Python scalars
+# means the same type and equal).
 _scalars = st.one_of(
     st.integers(-1000, 1000),
     st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
@@ -684,21 +782,9 @@ _specs = st.one_of(_value_lists, _value_lists, _distributions)
 _names = st.sampled_from(["a", "b", "c", "d", "e", "f"])
 _branch = st.dictionaries(_names, _specs, min_size=1, max_size=4)
 _any_space = st.one_of(_branch, st.lists(_branch, min_size=2, max_size=3))
-# For real searches: no discrete distribution with a small support (a finite
-# space holding one crashes the exhaustive mode, see
-# test_small_discrete_distribution_in_exhaustive_mode).
-def _small_discrete(dist):
-    if not isinstance(getattr(dist, "dist", None), scipy.stats.rv_discrete):
-        return False
-    low, high = dist.support()
-    return bool(np.isfinite(low) and np.isfinite(high) and high - low < 64)
-
-
-_search_specs = st.one_of(
-    _value_lists,
-    _value_lists,
-    _distributions.filter(lambda d: not _small_discrete(d)),
-)
+# For real searches too, small discrete distributions included (a finite
+# space holding one is searched exhaustively, from its listed support).
+_search_specs = _specs
 _search_branch = st.dictionaries(_names, _search_specs, min_size=1, max_size=4)
 _search_space = st.one_of(_search_branch, st.lists(_search_branch, min_size=2, max_size=3))
 
@@ -879,10 +965,18 @@ def _allowed(spec, value):
     """Whether ``value`` is one ``spec`` may give."""
     if isinstance(spec, list):
         return any(_same_value(value, v) for v in spec)
+    if not _is_number(value):  # another branch's value of the same name, e.g. ''
+        return False
     if isinstance(spec, _RvsOnly):
         return 0 <= value <= spec.scale
     low, high = spec.support()
     return bool(low <= value <= high)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def _same_params(a, b):

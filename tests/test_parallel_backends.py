@@ -10,13 +10,15 @@ Every random decision of the search is made in the driver from
   search still completes with the same result, where the backend recovers
   the lost work: Dask reschedules the tasks of a dead worker (its nanny
   restarts the process), Ray does when its pool actors may restart
-  (``ray_remote_args={"max_restarts": ..., "max_task_retries": ...}``).
-
-Two kills are *not* survived today (xfail, strict): losing the Dask worker
-that holds the only copy of the data joblib scattered for the current batch,
-and a Ray actor dying with Ray's default (no restart) pool.  Both surface as
-an exception from one ``evaluate_candidates`` call; since the search state
-lives in the driver, retrying that batch would give the same result.
+  (``ray_remote_args={"max_restarts": ..., "max_task_retries": ...}``);
+* where the backend cannot recover (the Dask worker holding the only copy
+  of the data joblib scattered for the current batch, a Ray actor of the
+  default pool, a loky worker), the loss surfaces as an exception from one
+  ``evaluate_candidates`` call, and the search runs that batch again: since
+  its state lives in the driver, the result is the same.  Simulated losses
+  (an exception named as the backends name them, raised in the middle of a
+  batch) check the retry without a cluster, and that no fit of a lost batch
+  leaks into the next one.
 
 Clusters are started once per module; every test has a time limit, and the
 whole file takes about a minute.  Skipped when dask.distributed or ray is
@@ -41,6 +43,7 @@ from sklearn.datasets import make_regression
 from sklearn.linear_model import Ridge
 
 from harmonica_sklearn import HarmonicaSearchCV
+from harmonica_sklearn._search import _discard_unsent_batches
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 # A local cluster must come up within this many seconds.
@@ -177,16 +180,13 @@ class _Killer(threading.Thread):
 
 
 class _BatchLost(Exception):
-    """A batch of fits was lost with a worker (the expected failure today)."""
+    """A batch of fits was lost with a worker, and not run again."""
 
 
 @contextlib.contextmanager
 def _lost_batch_raises_batch_lost(*exception_names):
-    """Turn the backend's "worker lost" exceptions into ``_BatchLost``.
-
-    The xfail tests expect exactly this failure (``raises=_BatchLost``): any
-    other failure, such as no worker killed or different results, fails them.
-    """
+    """Turn the backend's "worker lost" exceptions into ``_BatchLost``, so
+    that a retry that did not happen (or failed three times) reads as such."""
     try:
         yield
     except Exception as exc:
@@ -212,6 +212,176 @@ def _pid_is_gone(pid, timeout=10.0):
             pass
         time.sleep(0.05)
     return False
+
+
+# ============================================== lost batches, simulated
+def _lost_worker_error(module, name):
+    """An exception class that looks like ``module.name`` (not imported)."""
+    return type(name, (Exception,), {"__module__": module})
+
+
+class _LosingFits:
+    """Stands in for sklearn's ``_fit_and_score``: raises ``error`` instead of
+    the fits number ``at`` (0-based, counted over the whole search)."""
+
+    def __init__(self, fit_and_score, error, at):
+        self.fit_and_score, self.error, self.at = fit_and_score, error, set(at)
+        self.calls = 0
+
+    def __call__(self, *args, **kwargs):
+        call, self.calls = self.calls, self.calls + 1
+        if call in self.at:
+            raise self.error(f"simulated loss at fit {call}")
+        return self.fit_and_score(*args, **kwargs)
+
+
+@pytest.fixture
+def lose_fits(monkeypatch):
+    from sklearn.model_selection import _search as sklearn_search
+
+    def install(error, at):
+        losing = _LosingFits(sklearn_search._fit_and_score, error, at)
+        monkeypatch.setattr(sklearn_search, "_fit_and_score", losing)
+        return losing
+
+    return install
+
+
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        ("distributed.scheduler", "KilledWorker"),
+        ("distributed.client", "FutureCancelledError"),
+        ("ray.exceptions", "ActorDiedError"),  # a subclass of RayActorError
+        ("ray.exceptions", "WorkerCrashedError"),
+        ("joblib.externals.loky.process_executor", "TerminatedWorkerError"),
+    ],
+)
+def test_a_batch_lost_mid_way_is_run_again_without_duplicate_rows(lose_fits, module, name):
+    """A lost worker's exception in the middle of a halving rung (after some
+    of its fits came back): the batch runs again, cv_results_ is that of an
+    undisturbed search, row for row."""
+    expected = _reference(final_stage="halving")
+    error = _lost_worker_error(module, name)
+    if name == "ActorDiedError":
+        error = type(name, (_lost_worker_error(module, "RayActorError"),), {"__module__": module})
+    n_spectral_fits = 20 * 3
+    losing = lose_fits(error, at=[n_spectral_fits + 10])  # 10 fits into rung 0
+    with pytest.warns(RuntimeWarning, match=rf"Halving stage 2 rung 0: a worker was lost \({name}: "
+                      r"simulated loss at fit 70\); evaluating the batch again \(retry 1 of 2\)"):
+        search = _search(n_jobs=1).fit(X, Y)
+    _assert_same_search(expected, search)
+    assert len(search.cv_results_["params"]) == len(expected.cv_results_["params"])
+    # The rung's 10 fits before the loss were done twice.
+    assert losing.calls == 3 * len(expected.cv_results_["params"]) + 1 + 10
+
+
+@pytest.mark.parametrize("final_stage", ["halving", "random"])
+def test_a_batch_lost_in_parallel_leaves_no_stale_fits_behind(lose_fits, final_stage):
+    """joblib keeps a queue of sliced, not yet dispatched batches on the
+    Parallel object that sklearn reuses for every batch of a search; an
+    aborted call leaves its batches there, and the next call would run them
+    and return their results with its own. The retry must empty it."""
+    expected = _reference(final_stage=final_stage)
+    error = _lost_worker_error("distributed.scheduler", "KilledWorker")
+    lose_fits(error, at=[10])
+    with parallel_config(backend="threading", n_jobs=2):
+        with pytest.warns(RuntimeWarning, match="retry 1 of 2"):
+            search = _search(final_stage=final_stage).fit(X, Y)
+    _assert_same_search(expected, search)
+
+
+class KillsItsWorkerOnce(SlowRidge):
+    """SlowRidge whose first fit in a process other than ``driver_pid``
+    kills that process (SIGKILL), once per ``marker`` file."""
+
+    def __init__(
+        self, alpha=1.0, *, fit_intercept=True, solver="auto", tol=1e-4, sleep=0.0,
+        marker=None, driver_pid=None,
+    ):
+        super().__init__(
+            alpha=alpha, fit_intercept=fit_intercept, solver=solver, tol=tol, sleep=sleep
+        )
+        self.marker = marker
+        self.driver_pid = driver_pid
+
+    def fit(self, X, y, sample_weight=None):
+        if os.getpid() != self.driver_pid and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.timeout(120)
+def test_loky_search_survives_a_killed_worker(tmp_path):
+    """A real loky worker killed mid-batch: joblib raises TerminatedWorkerError
+    and replaces its workers; the batch runs again."""
+    expected = _reference(final_stage="random")
+    marker = str(tmp_path / "killed")
+    estimator = KillsItsWorkerOnce(marker=marker, driver_pid=os.getpid())
+    search = HarmonicaSearchCV(estimator, SPACE, **{**SEARCH_KW, "final_stage": "random"})
+    with parallel_config(backend="loky", n_jobs=2):
+        with pytest.warns(RuntimeWarning, match=r"Spectral stage 1: a worker was lost \(Terminated"):
+            search.fit(X, Y)
+    assert os.path.exists(marker)
+    _assert_same_search(expected, search)
+
+
+def _spy_on_evaluate_candidates(monkeypatch, wrap):
+    original = HarmonicaSearchCV._run_search
+
+    def run_search(self, evaluate_candidates, **kwargs):
+        return original(self, wrap(evaluate_candidates), **kwargs)
+
+    monkeypatch.setattr(HarmonicaSearchCV, "_run_search", run_search)
+
+
+def test_the_unsent_batch_queue_is_found_in_this_sklearn_and_joblib(monkeypatch):
+    # It relies on private names: sklearn's closure variable `parallel`,
+    # joblib's Parallel._ready_batches and _lock.
+    found = []
+
+    def wrap(evaluate_candidates):
+        found.append(_discard_unsent_batches(evaluate_candidates))
+        return evaluate_candidates
+
+    _spy_on_evaluate_candidates(monkeypatch, wrap)
+    _search(n_jobs=1).fit(X, Y)
+    assert found == [True]
+
+
+def test_no_retry_where_the_unsent_batch_queue_is_not_found(monkeypatch, lose_fits):
+    _spy_on_evaluate_candidates(monkeypatch, lambda ec: lambda *a, **k: ec(*a, **k))
+    error = _lost_worker_error("distributed.scheduler", "KilledWorker")
+    losing = lose_fits(error, at=[5])
+    with pytest.raises(error):
+        _search(n_jobs=1).fit(X, Y)
+    assert losing.calls == 6
+
+
+def test_a_batch_lost_three_times_raises_the_last_loss(lose_fits):
+    error = _lost_worker_error("distributed.scheduler", "KilledWorker")
+    losing = lose_fits(error, at=[5, 60 + 5, 2 * 60 + 5])  # the spectral stage, 3 times
+    with pytest.warns(RuntimeWarning, match=r"retry 2 of 2"):
+        with pytest.raises(error, match="simulated loss at fit 125"):
+            _search(n_jobs=1).fit(X, Y)
+    assert losing.calls == 2 * 60 + 6
+
+
+@pytest.mark.parametrize(
+    "module, name",
+    [
+        ("builtins", "KilledWorker"),  # the name alone is not enough
+        ("distributed.scheduler", "SomethingElse"),
+        ("ray.exceptions", "OutOfMemoryError"),  # would most likely be killed again
+    ],
+)
+def test_other_backend_errors_are_not_retried(lose_fits, module, name):
+    error = _lost_worker_error(module, name)
+    losing = lose_fits(error, at=[5])
+    with pytest.raises(error):
+        _search(n_jobs=1).fit(X, Y)
+    assert losing.calls == 6
 
 
 # ====================================================================== Dask
@@ -372,20 +542,13 @@ def test_dask_search_survives_a_killed_worker(dask_client):
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "joblib's Dask backend scatters X (and index arrays over 1 kB) to one "
-        "worker per Parallel call; killing that worker before another copy "
-        "exists loses data Dask cannot recompute and the batch fails with "
-        "FutureCancelledError ('already forgotten'), which aborts the search "
-        "(GridSearchCV fails the same way). Expected: HarmonicaSearchCV retries "
-        "a batch lost to a dead worker (safe: all random decisions are in the "
-        "driver), so the search completes with the same result."
-    ),
-    raises=_BatchLost,
-)
 def test_dask_search_survives_losing_the_worker_with_scattered_data(dask_client):
+    """joblib's Dask backend scatters X (and index arrays over 1 kB) to one
+    worker per Parallel call; killing that worker before another copy exists
+    loses data Dask cannot recompute, and the batch fails with
+    FutureCancelledError ('already forgotten'), which would abort the search
+    (GridSearchCV fails so). HarmonicaSearchCV runs the batch again, which
+    scatters the data anew: the search ends with the sequential result."""
     expected = _reference(final_stage="random")
     pids = _dask_worker_pids(dask_client)
     killer = _Killer(
@@ -490,17 +653,10 @@ def test_ray_search_survives_a_killed_worker_with_actor_restarts(ray_session):
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "With Ray's default pool (actors never restart), a killed actor makes "
-        "the batch raise ray.exceptions.ActorDiedError, which aborts the "
-        "search. Expected: HarmonicaSearchCV retries a batch lost to a dead "
-        "worker (joblib creates a fresh pool per Parallel call)."
-    ),
-    raises=_BatchLost,
-)
 def test_ray_search_survives_a_killed_worker_by_default(ray_session):
+    """With Ray's default pool (actors never restart), a killed actor makes
+    the batch raise ray.exceptions.ActorDiedError; joblib replaces the pool
+    and HarmonicaSearchCV runs the batch again."""
     expected = _reference(final_stage="random")
     killer = _Killer(_ray_busy_actor(ray_session))
     with parallel_config(backend="ray", n_jobs=2):
