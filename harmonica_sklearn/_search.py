@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 
 from ._checkpoint import CheckpointStore, fingerprint
-from ._halving import SubsampledSplits, halving_schedule
+from ._halving import SubsampledSplits, halving_schedule, rung_resources
 from ._report import (
     StageReport,
     best_observed,
@@ -450,12 +450,17 @@ class HarmonicaSearchCV(BaseSearchCV):
     # ------------------------------------------------------------ search
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         space = self.space_
+        exhaustive = space.is_finite() and space.size() <= self.n_iter
         run = _SearchRun(
-            self, evaluate_candidates, check_random_state(self.random_state), callback_ctx
+            self,
+            evaluate_candidates,
+            check_random_state(self.random_state),
+            callback_ctx,
+            max_batches=self._max_batches(exhaustive),
         )
         self.stages_ = []
         self.n_candidates_, self.n_resources_ = [], []
-        if space.is_finite() and space.size() <= self.n_iter:
+        if exhaustive:
             self.search_mode_ = "exhaustive"
             run.evaluate_grid()
         else:
@@ -476,6 +481,19 @@ class HarmonicaSearchCV(BaseSearchCV):
         self.budget_spent_ = run.spent
         self.param_importances_ = normalise(_summed_importances(space, self.stages_))
         del self._splits, self._y_classes, self._plan
+
+    def _max_batches(self, exhaustive):
+        """Most calls to ``evaluate_candidates``: spectral stages, then rungs.
+
+        An upper bound (a stage or a rung can be skipped), which lets
+        progress callbacks show the search's progress while it runs.
+        """
+        if exhaustive:
+            return 1
+        if self.final_stage == "random":
+            return self._plan[0] + 1
+        rungs = rung_resources(self.min_resources_, self.max_resources_, self.factor)
+        return self._plan[0] + len(rungs)
 
     def _stage_plan(self):
         """(n_stages, stage_size) for the spectral stages."""
@@ -530,14 +548,16 @@ class HarmonicaSearchCV(BaseSearchCV):
 class _SearchRun:
     """The state of one ``_run_search``: budget, evaluated candidates, data."""
 
-    def __init__(self, search, evaluate_candidates, rng, callback_ctx=None):
+    def __init__(
+        self, search, evaluate_candidates, rng, callback_ctx=None, max_batches=None
+    ):
         self.search = search
         # sklearn >= 1.9 callbacks (e.g. ProgressBar): one "search" task whose
         # subtasks are the evaluated batches (stages, rungs).
         self.callback_ctx = None
         if callback_ctx is not None:
             self.callback_ctx = callback_ctx.subcontext(
-                task_name="search", max_subtasks=None
+                task_name="search", max_subtasks=max_batches
             ).call_on_fit_task_begin(estimator=search)
         self.space = search.space_
         self.evaluate_candidates = evaluate_candidates
@@ -575,7 +595,7 @@ class _SearchRun:
             results = self.evaluate_candidates(candidates, cv=cv, more_results=more_results)
         else:
             batch_ctx = self.callback_ctx.subcontext(
-                task_name=f"{phase} stage {stage}" + (f" rung {rung}" if phase == "halving" else ""),
+                task_name=_batch_name(stage, phase, rung),
                 max_subtasks=n * search.n_splits_,
                 sequential_subtasks=False,
             ).call_on_fit_task_begin(estimator=search)
@@ -747,6 +767,15 @@ class _SearchRun:
     def log(self, message):
         if self.search.verbose > 0:
             print(f"[HarmonicaSearchCV] {message}")
+
+
+def _batch_name(stage, phase, rung):
+    """Task name of one ``evaluate_candidates`` call, as callbacks show it."""
+    if phase == "exhaustive":
+        return "exhaustive"
+    if phase == "halving":
+        return f"halving stage {stage} rung {rung}"
+    return f"{phase} stage {stage}"
 
 
 def _driving_key(search, results):
