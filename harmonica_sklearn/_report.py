@@ -2,7 +2,9 @@
 
 A polynomial term over bits is shown as a product of bracketed +/-1
 variables: ``[optimizer in {adam, sgd}]`` is +1 when the optimizer is adam or
-sgd and -1 otherwise; ``[batch_norm=True]`` is +1 when batch_norm is True.
+sgd and -1 otherwise; ``[batch_norm=True]`` is +1 when batch_norm is True;
+``[C in 0.18..5.6]`` is +1 when C falls in the buckets of its distribution
+that span 0.18 to 5.6.
 """
 
 from __future__ import annotations
@@ -62,8 +64,16 @@ class StageReport:
 
 
 def readable_term(space, bits):
-    """``[a=1] * [b in {x, y}]`` for a tuple of bit positions."""
-    return " * ".join(space.bit_label(b) for b in bits)
+    """``[a=1] * [b in {x, y}]`` for a tuple of bit positions.
+
+    The bits of one parameter are multiplied into one factor (their product
+    is +1 on a set of its values), so each parameter appears once.
+    """
+    owner = space.bit_owner()
+    by_param = {}
+    for b in bits:
+        by_param.setdefault(int(owner[b]), []).append(b)
+    return " * ".join(space.bits_label(group) for group in by_param.values())
 
 
 def term_importances(space, term_bits, coefs):

@@ -299,9 +299,9 @@ def restrictions_frame(search):
         spectral fit, see the module notes), then one column per
         hyperparameter restricted in some alternative of the search, in the
         order of the space: the values still allowed, as a string (a single
-        value, or ``"{a, b}"`` for several; a bucket of a distribution reads
-        ``"[low, high)"``), or missing (NaN) where that alternative leaves
-        the hyperparameter free.
+        value, or ``"{a, b}"`` for several; neighbouring buckets of a
+        distribution read as one range, ``"low..high"``), or missing (NaN)
+        where that alternative leaves the hyperparameter free.
 
     See Also
     --------
