@@ -24,6 +24,8 @@ from ._report import (
     format_report,
     normalise,
     readable_term,
+    scores_at_normal_scores,
+    term_effects,
     term_importances,
 )
 from ._restriction import Restriction, refine
@@ -700,6 +702,11 @@ class _SearchRun:
             restriction, space, polynomial, free, effects - effects.mean(), search.n_best
         )
         term_bits = [tuple(int(free[i]) for i in subset) for subset in polynomial.subsets]
+        raw = self.scores[inside]
+        effects_in_score_units = term_effects(
+            self.bits[inside], raw, alternative, term_bits
+        )
+        finite = raw[np.isfinite(raw)]
         report = StageReport(
             stage=stage,
             n_candidates=len(index),
@@ -717,6 +724,12 @@ class _SearchRun:
             best_score=best_observed(scores),
             importances=normalise(
                 term_importances(space, term_bits, polynomial.coefs)
+            ),
+            term_effects=effects_in_score_units,
+            score_mean=float(finite.mean()) if finite.size else float("nan"),
+            score_std=float(finite.std()) if finite.size else float("nan"),
+            predicted_raw_scores=scores_at_normal_scores(
+                _impute_failures(raw), predicted + polynomial.intercept + effects.mean()
             ),
         )
         self.log(
