@@ -8,12 +8,14 @@ import os
 import warnings
 
 import numpy as np
+import sklearn
 from scipy.stats import norm, rankdata
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import _num_samples
 
 from ._checkpoint import CheckpointStore, fingerprint
@@ -33,6 +35,12 @@ from ._space import SearchSpace, _as_branch_list
 from ._spectral import fit_sparse_polynomial, supported_degree
 
 __all__ = ["HarmonicaSearchCV"]
+
+# scikit-learn >= 1.9's BaseSearchCV.fit calls the _check_input_parameters
+# hook itself, after checking cv; earlier versions leave it to subclasses.
+_BASE_FIT_CHECKS_INPUT = parse_version(
+    parse_version(sklearn.__version__).base_version
+) >= parse_version("1.9")
 
 # Share of n_iter given to the spectral stages when they are sized
 # automatically; the rest goes to the final stage.
@@ -336,10 +344,23 @@ class HarmonicaSearchCV(BaseSearchCV):
             The fitted search.
         """
         if self.checkpoint is None:
-            return super().fit(X, y, **params)
+            return self._fit(X, y, **params)
         self._validate_params()
         with CheckpointStore(self.checkpoint).intercepting():
-            return super().fit(X, y, **params)
+            return self._fit(X, y, **params)
+
+    def _fit(self, X, y, **params):
+        if not _BASE_FIT_CHECKS_INPUT:
+            # scikit-learn < 1.9: BaseSearchCV.fit neither calls the
+            # _check_input_parameters hook nor keeps the checked cv; do both
+            # here, as its successive-halving searches do.
+            self._validate_params()
+            self._checked_cv_orig = check_cv(
+                self.cv, y, classifier=is_classifier(self.estimator)
+            )
+            routed_params = self._get_routed_params_for_fit(params)
+            self._check_input_parameters(X, y, routed_params.splitter.split)
+        return super().fit(X, y, **params)
 
     def report(self, max_terms=10):
         """A plain-text report: best candidate, terms learned, importances.
@@ -371,7 +392,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         self._splits = list(self._checked_cv_orig.split(X, y, **split_params))
         self._checked_cv_orig = check_cv(self._splits)
         self._y_classes = None
-        if is_classifier(self.estimator) and y is not None and np.ndim(y) == 1:
+        if is_classifier(self.estimator) and y is not None and np.asarray(y).ndim == 1:
             self._y_classes = np.unique(np.asarray(y), return_inverse=True)[1]
         self._n_samples = _num_samples(X)
         self._set_resources()
@@ -576,7 +597,9 @@ class _SearchRun:
         """Cross-validate ``candidates`` (dicts) at ``resource``; return scores."""
         search = self.search
         n = len(candidates)
-        cv = None
+        # The fixed splits, also where BaseSearchCV (sklearn < 1.9) would
+        # split the user's cv again for every batch.
+        cv = search._checked_cv_orig
         if search.resource == "n_samples":
             if resource < search.max_resources_ or search.max_resources_ < search._n_samples:
                 cv = SubsampledSplits(
