@@ -17,6 +17,7 @@ search with an estimator that records every value it is handed.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import warnings
 import zlib
@@ -24,7 +25,7 @@ import zlib
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 from scipy.stats import expon, loguniform, norm, randint, uniform
@@ -837,6 +838,14 @@ class _Recorder(RegressorMixin, BaseEstimator):
     resource=st.sampled_from(["n_samples", "n_steps"]),
     final_stage=st.sampled_from(["halving", "random"]),
 )
+# Branches sharing a name, one with a distribution, one with a list of
+# values that a distribution could not give (found by hypothesis).
+@example(
+    space=[{"a": [0.0]}, {"b": expon(scale=1.0)}, {"b": [None, "y", 648]}],
+    seed=0,
+    resource="n_samples",
+    final_stage="halving",
+)
 def test_estimator_only_ever_gets_declared_values(space, seed, resource, final_stage):
     _RECORDED.clear()
     data = np.arange(40, dtype=float).reshape(-1, 1)
@@ -879,6 +888,8 @@ def _allowed(spec, value):
     """Whether ``value`` is one ``spec`` may give."""
     if isinstance(spec, list):
         return any(_same_value(value, v) for v in spec)
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        return False  # a value of another branch's list under the same name
     if isinstance(spec, _RvsOnly):
         return 0 <= value <= spec.scale
     low, high = spec.support()

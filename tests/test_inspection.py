@@ -12,6 +12,7 @@ import zlib
 
 import numpy as np
 import pytest
+import sklearn
 from scipy.stats import loguniform
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
@@ -41,6 +42,8 @@ from harmonica_sklearn.inspection import (
     plot_stage_scores,
     restrictions_frame,
 )
+
+_SKLEARN_VERSION = tuple(int(v) for v in sklearn.__version__.split(".")[:2])
 
 needs_pandas = pytest.mark.skipif(pd is None, reason='needs pandas: pip install -e ".[plot]"')
 needs_matplotlib = pytest.mark.skipif(
@@ -481,8 +484,12 @@ def test_html_repr_fitted(search):
     assert "HarmonicaSearchCV" in html
     assert "Planted" in html
     assert "Not fitted" not in html
-    # sklearn >= 1.8 lists the fitted attributes.
-    import sklearn
 
-    if tuple(int(v) for v in sklearn.__version__.split(".")[:2]) >= (1, 8):
-        assert "stages_" in html and "param_importances_" in html
+
+@pytest.mark.skipif(
+    _SKLEARN_VERSION < (1, 9),
+    reason="the HTML repr lists fitted attributes from scikit-learn 1.9 on",
+)
+def test_html_repr_lists_fitted_attributes(search):
+    html = search._repr_html_()
+    assert "stages_" in html and "param_importances_" in html
