@@ -78,6 +78,11 @@ import os
 _clusters = os.environ.get("HARMONICA_DOCS_CLUSTERS") == "1"
 dask_missing = not _clusters or importlib.util.find_spec("distributed") is None
 ray_missing = not _clusters or importlib.util.find_spec("ray") is None
+# scikit-learn's ProgressBar callback: scikit-learn >= 1.9 and rich.
+progress_bar_missing = (
+    importlib.util.find_spec("rich") is None
+    or importlib.util.find_spec("sklearn.callback") is None
+)
 import matplotlib
 matplotlib.use("Agg")
 import numpy as np

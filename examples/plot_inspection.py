@@ -57,8 +57,11 @@ print(search.report())
 # Every row is one term of the sparse polynomial a stage fitted to the
 # (rank-normalised) scores. ``[select__k in {2, 4}]`` is +1 when ``k`` is 2
 # or 4 and -1 otherwise, so a negative coefficient says that few features
-# score worse. A hyperparameter with more than two values needs several
-# terms for its main effect.
+# score worse. The coefficient is on the rank scale of the fit; the
+# ``effect (score units)`` column is in accuracy: how much higher the mean
+# score is where the term is +1 than where it is -1, the other terms held
+# fixed. A hyperparameter with more than two values needs several terms for
+# its main effect.
 import pandas as pd
 
 from harmonica_sklearn.inspection import (
@@ -73,7 +76,7 @@ from harmonica_sklearn.inspection import (
 pd.set_option("display.width", 120)
 pd.set_option("display.max_colwidth", 50)
 effects = effects_frame(search)
-effects[["stage", "term", "coefficient", "kind"]]
+effects[["stage", "term", "coefficient", "effect (score units)", "kind"]]
 
 # %%
 # Importances

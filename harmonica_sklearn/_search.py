@@ -12,22 +12,26 @@ import warnings
 
 import joblib
 import numpy as np
+import sklearn
 from scipy.stats import norm, rankdata
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import _num_samples
 
 from ._checkpoint import CheckpointStore, fingerprint
-from ._halving import SubsampledSplits, halving_schedule
+from ._halving import SubsampledSplits, halving_schedule, rung_resources
 from ._report import (
     StageReport,
     best_observed,
     format_report,
     normalise,
     readable_term,
+    scores_at_normal_scores,
+    term_effects,
     term_importances,
 )
 from ._restriction import Restriction, refine
@@ -36,6 +40,12 @@ from ._spectral import fit_sparse_polynomial, supported_degree
 from ._surrogate import fit_surrogate
 
 __all__ = ["HarmonicaSearchCV"]
+
+# scikit-learn >= 1.9's BaseSearchCV.fit calls the _check_input_parameters
+# hook itself, after checking cv; earlier versions leave it to subclasses.
+_BASE_FIT_CHECKS_INPUT = parse_version(
+    parse_version(sklearn.__version__).base_version
+) >= parse_version("1.9")
 
 # Share of n_iter given to the spectral stages when they are sized
 # automatically; the rest goes to the final stage.
@@ -367,10 +377,23 @@ class HarmonicaSearchCV(BaseSearchCV):
             The fitted search.
         """
         if self.checkpoint is None:
-            return super().fit(X, y, **params)
+            return self._fit(X, y, **params)
         self._validate_params()
         with CheckpointStore(self.checkpoint).intercepting():
-            return super().fit(X, y, **params)
+            return self._fit(X, y, **params)
+
+    def _fit(self, X, y, **params):
+        if not _BASE_FIT_CHECKS_INPUT:
+            # scikit-learn < 1.9: BaseSearchCV.fit neither calls the
+            # _check_input_parameters hook nor keeps the checked cv; do both
+            # here, as its successive-halving searches do.
+            self._validate_params()
+            self._checked_cv_orig = check_cv(
+                self.cv, y, classifier=is_classifier(self.estimator)
+            )
+            routed_params = self._get_routed_params_for_fit(params)
+            self._check_input_parameters(X, y, routed_params.splitter.split)
+        return super().fit(X, y, **params)
 
     def report(self, max_terms=10):
         """A plain-text report: best candidate, terms learned, importances.
@@ -402,7 +425,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         self._splits = list(self._checked_cv_orig.split(X, y, **split_params))
         self._checked_cv_orig = check_cv(self._splits)
         self._y_classes = None
-        if is_classifier(self.estimator) and y is not None and np.ndim(y) == 1:
+        if is_classifier(self.estimator) and y is not None and np.asarray(y).ndim == 1:
             self._y_classes = np.unique(np.asarray(y), return_inverse=True)[1]
         self._n_samples = _num_samples(X)
         self._set_resources()
@@ -483,12 +506,17 @@ class HarmonicaSearchCV(BaseSearchCV):
     # ------------------------------------------------------------ search
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         space = self.space_
+        exhaustive = space.is_finite() and space.size() <= self.n_iter
         run = _SearchRun(
-            self, evaluate_candidates, check_random_state(self.random_state), callback_ctx
+            self,
+            evaluate_candidates,
+            check_random_state(self.random_state),
+            callback_ctx,
+            max_batches=self._max_batches(exhaustive),
         )
         self.stages_ = []
         self.n_candidates_, self.n_resources_ = [], []
-        if space.is_finite() and space.size() <= self.n_iter:
+        if exhaustive:
             self.search_mode_ = "exhaustive"
             run.evaluate_grid()
         else:
@@ -509,6 +537,19 @@ class HarmonicaSearchCV(BaseSearchCV):
         self.budget_spent_ = run.spent
         self.param_importances_ = normalise(_summed_importances(space, self.stages_))
         del self._splits, self._y_classes, self._plan
+
+    def _max_batches(self, exhaustive):
+        """Most calls to ``evaluate_candidates``: spectral stages, then rungs.
+
+        An upper bound (a stage or a rung can be skipped), which lets
+        progress callbacks show the search's progress while it runs.
+        """
+        if exhaustive:
+            return 1
+        if self.final_stage == "random":
+            return self._plan[0] + 1
+        rungs = rung_resources(self.min_resources_, self.max_resources_, self.factor)
+        return self._plan[0] + len(rungs)
 
     def _stage_plan(self):
         """(n_stages, stage_size) for the spectral stages."""
@@ -563,14 +604,16 @@ class HarmonicaSearchCV(BaseSearchCV):
 class _SearchRun:
     """The state of one ``_run_search``: budget, evaluated candidates, data."""
 
-    def __init__(self, search, evaluate_candidates, rng, callback_ctx=None):
+    def __init__(
+        self, search, evaluate_candidates, rng, callback_ctx=None, max_batches=None
+    ):
         self.search = search
         # sklearn >= 1.9 callbacks (e.g. ProgressBar): one "search" task whose
         # subtasks are the evaluated batches (stages, rungs).
         self.callback_ctx = None
         if callback_ctx is not None:
             self.callback_ctx = callback_ctx.subcontext(
-                task_name="search", max_subtasks=None
+                task_name="search", max_subtasks=max_batches
             ).call_on_fit_task_begin(estimator=search)
         self.space = search.space_
         self.evaluate_candidates = evaluate_candidates
@@ -587,7 +630,9 @@ class _SearchRun:
         """Cross-validate ``candidates`` (dicts) at ``resource``; return scores."""
         search = self.search
         n = len(candidates)
-        cv = None
+        # The fixed splits, also where BaseSearchCV (sklearn < 1.9) would
+        # split the user's cv again for every batch.
+        cv = search._checked_cv_orig
         if search.resource == "n_samples":
             if resource < search.max_resources_ or search.max_resources_ < search._n_samples:
                 cv = SubsampledSplits(
@@ -604,7 +649,7 @@ class _SearchRun:
             "rung": [rung] * n,
             "n_resources": [resource] * n,
         }
-        batch = f"{phase} stage {stage}" + (f" rung {rung}" if phase == "halving" else "")
+        batch = _batch_name(stage, phase, rung)
         try:
             results = self._evaluate_batch(batch, candidates, cv, more_results)
         except ValueError as exc:
@@ -818,6 +863,11 @@ class _SearchRun:
             restriction, space, polynomial, free, effects - effects.mean(), search.n_best
         )
         term_bits = [tuple(int(free[i]) for i in subset) for subset in polynomial.subsets]
+        raw = self.scores[inside]
+        effects_in_score_units = term_effects(
+            self.bits[inside], raw, alternative, term_bits
+        )
+        finite = raw[np.isfinite(raw)]
         report = StageReport(
             stage=stage,
             n_candidates=len(index),
@@ -835,6 +885,12 @@ class _SearchRun:
             best_score=best_observed(scores),
             importances=normalise(
                 term_importances(space, term_bits, polynomial.coefs)
+            ),
+            term_effects=effects_in_score_units,
+            score_mean=float(finite.mean()) if finite.size else float("nan"),
+            score_std=float(finite.std()) if finite.size else float("nan"),
+            predicted_raw_scores=scores_at_normal_scores(
+                _impute_failures(raw), predicted + polynomial.intercept + effects.mean()
             ),
         )
         self.log(
@@ -887,6 +943,15 @@ class _SearchRun:
     def log(self, message):
         if self.search.verbose > 0:
             print(f"[HarmonicaSearchCV] {message}")
+
+
+def _batch_name(stage, phase, rung):
+    """Task name of one ``evaluate_candidates`` call, as callbacks show it."""
+    if phase == "exhaustive":
+        return "exhaustive"
+    if phase == "halving":
+        return f"halving stage {stage} rung {rung}"
+    return f"{phase} stage {stage}"
 
 
 def _driving_key(search, results):

@@ -159,13 +159,72 @@ class Parameter:
         return [self.values[i] for i in order if self.weights[i] > 0]
 
     def label(self, index):
-        """A short readable label for code ``index``."""
+        """A short readable label for code ``index``: a value, or ``low..high``."""
+        return self.labels([index])[0]
+
+    def labels(self, indices):
+        """Short readable labels of the codes ``indices`` (in code order).
+
+        Values are labelled one by one; buckets of a distribution are merged
+        into ranges of neighbouring buckets, ``"0.18..5.6"``, with the fewest
+        significant digits (at least 2) that keep the bucket edges distinct.
+        """
+        indices = sorted(int(i) for i in indices)
         if self.kind in ("categorical", "ordered"):
-            return _short_repr(self.values[index])
+            return [_short_repr(self.values[i]) for i in indices]
+        low, high = self._bucket_ranges()
+        return [f"{low[first]}..{high[last]}" for first, last in _runs(indices)]
+
+    def _bucket_ranges(self):
+        """Labels of the lowest and highest value of every bucket."""
         n_buckets = self.n_values
-        low = self.distribution.ppf(index / n_buckets)
-        high = self.distribution.ppf((index + 1) / n_buckets)
-        return f"[{low:.3g}, {high:.3g})"
+        if _is_discrete(self.distribution):
+            # Inclusive integer ranges: the values that value() can return.
+            eps = 1e-12
+            lows = self.distribution.ppf(np.clip(np.arange(n_buckets) / n_buckets + eps, 0, 1))
+            highs = self.distribution.ppf(np.arange(1, n_buckets + 1) / n_buckets - eps)
+            return [_format_int(v) for v in lows], [_format_int(v) for v in highs]
+        edges = _edge_labels(self.distribution.ppf(np.arange(n_buckets + 1) / n_buckets))
+        return edges[:-1], edges[1:]
+
+
+def _runs(indices):
+    """``(first, last)`` of each run of consecutive integers in sorted ``indices``."""
+    runs = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return [tuple(run) for run in runs]
+
+
+def _format_number(x, digits):
+    """``x`` with ``digits`` significant digits, as short as it reads well."""
+    if not np.isfinite(x):
+        return "inf" if x > 0 else "-inf"
+    rounded = float(f"{x:.{digits}g}")
+    if rounded.is_integer() and abs(rounded) < 1e6:
+        return str(int(rounded))
+    text = f"{rounded:.{digits}g}"
+    if "e" in text:  # 1e-05 -> 1e-5
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def _format_int(x):
+    return _format_number(x, 1) if not np.isfinite(x) else str(int(x))
+
+
+def _edge_labels(edges, min_digits=2, max_digits=6):
+    """Labels of increasing bucket edges, distinct where the edges are."""
+    n_distinct = len(np.unique(edges))
+    for digits in range(min_digits, max_digits + 1):
+        labels = [_format_number(e, digits) for e in edges]
+        if len(set(labels)) == n_distinct:
+            break
+    return labels
 
 
 def _short_repr(value, limit=40):
@@ -412,7 +471,7 @@ class SearchSpace:
         for p, (param, mask) in enumerate(zip(self.params, allowed)):
             if mask.all() or param.n_values <= 1:
                 continue
-            out[self.param_label(p)] = [param.label(i) for i in np.flatnonzero(mask)]
+            out[self.param_label(p)] = param.labels(np.flatnonzero(mask))
         return out
 
     def param_label(self, p):
@@ -423,19 +482,36 @@ class SearchSpace:
         return f"{param.name} (branch {', '.join(map(str, param.branches))})"
 
     def bit_label(self, bit):
-        """Readable meaning of ``bit = +1``: the parameter and its value set."""
-        owner = self.bit_owner()[bit]
+        """Readable meaning of ``bit = +1``: the parameter and its value set.
+
+        ``[opt=adam]``, ``[opt in {adam, sgd}]``; for a distribution, the
+        ranges of its buckets: ``[C in 0.18..5.6]``,
+        ``[C in {0.001..0.032, 32..1000}]``.
+        """
+        return self.bits_label([bit])
+
+    def bits_label(self, bits):
+        """Readable meaning of ``prod(bits) = +1`` for bits of one parameter.
+
+        A product of +/-1 bits of one parameter is +1 on a set of its values,
+        so it reads like one bit: ``[opt in {adam, rmsprop}]``.
+        """
+        owners = {int(self.bit_owner()[b]) for b in bits}
+        if len(owners) != 1:
+            raise ValueError(f"bits {list(bits)} belong to several parameters.")
+        (owner,) = owners
         param = self.params[owner]
-        column = param.codes[:, bit - param.bit_offset]
-        plus = [
-            param.label(i)
-            for i in range(param.n_values)
-            if column[i] == 1 and param.weights[i] > 0
-        ]
+        sign = np.prod(param.codes[:, [b - param.bit_offset for b in bits]], axis=1)
+        valid = param.weights > 0
         name = self.param_label(owner)
-        if len(plus) == 1:
-            return f"[{name}={plus[0]}]"
-        return f"[{name} in {{{', '.join(plus)}}}]"
+        if np.all(sign[valid] == sign[valid][0]):  # constant: no value set to show
+            return f"[{name}: {int(sign[valid][0]):+d}]"
+        plus = param.labels(np.flatnonzero((sign == 1) & valid))
+        if len(plus) > 1:
+            return f"[{name} in {{{', '.join(plus)}}}]"
+        if param.kind == "distribution":
+            return f"[{name} in {plus[0]}]"
+        return f"[{name}={plus[0]}]"
 
 
 def _as_branch_list(param_space):

@@ -19,11 +19,14 @@ returning the Axes:
 pandas and matplotlib are optional dependencies, imported when a function
 needs them: ``pip install "harmonica-sklearn[plot]"``.
 
-All coefficients, importances and predicted scores of the spectral stages
-are on the scale the spectral fit sees: the cross-validated scores of a
-stage are replaced by the normal quantiles of their ranks (mean 0, standard
-deviation about 1), so they compare across estimators and metrics but are
-not in the units of the metric.
+Units.  The spectral fit replaces the cross-validated scores of a stage by
+the normal quantiles of their ranks (mean 0, standard deviation about 1):
+the ``coefficient`` and ``predicted_score`` columns are on that scale, and
+importances are shares of its variance.  The columns labelled "(score
+units)" are in the units of the metric: ``effect (score units)`` is the
+difference in mean score between the two sides of a term (the other terms
+held fixed), and ``predicted score (score units)`` is the score at the
+predicted rank.
 """
 
 from __future__ import annotations
@@ -46,7 +49,12 @@ __all__ = [
 
 _EXTRA_HINT = 'pip install "harmonica-sklearn[plot]"'
 
-_EFFECT_COLUMNS = ["stage", "term", "coefficient", "parameters", "kind", "degree", "bits"]
+_EFFECT = "effect (score units)"
+_PREDICTED = "predicted score (score units)"
+
+_EFFECT_COLUMNS = [
+    "stage", "term", "coefficient", _EFFECT, "parameters", "kind", "degree", "bits"
+]
 
 _PHASE_COLORS = {
     "exhaustive": "tab:gray",
@@ -92,6 +100,13 @@ def _term_parameters(space, bits):
     owner = space.bit_owner()
     params = sorted({int(owner[b]) for b in bits})
     return tuple(space.param_label(p) for p in params)
+
+
+def _padded(values, n):
+    """``values`` as ``n`` floats, NaN where missing (reports pickled before
+    a field existed)."""
+    values = [float(v) for v in (values or [])][:n]
+    return values + [np.nan] * (n - len(values))
 
 
 def _param_labels(space):
@@ -148,8 +163,14 @@ def effects_frame(search):
           ``"[optimizer=adam] * [batch_norm=True]"``, where
           ``[name=value]`` is +1 when the parameter has that value and -1
           otherwise, and ``[name in {a, b}]`` is +1 for either value.
-        - ``coefficient`` (float): the term's coefficient; a positive
+        - ``coefficient`` (float): the term's coefficient, on the rank
+          scale of the spectral fit (see the module notes); a positive
           coefficient means the score is higher when the product is +1.
+        - ``effect (score units)`` (float): in the units of the metric, the
+          difference in mean score between the candidates where the term is
+          +1 and those where it is -1, the other terms of the stage held
+          fixed (``StageReport.term_effects``).  NaN when the term takes one
+          value on every candidate with a finite score.
         - ``parameters`` (tuple of str): the hyperparameters the term
           involves.
         - ``kind`` (str): ``"main effect"`` (one hyperparameter) or
@@ -183,7 +204,7 @@ def effects_frame(search):
     ... ).fit(X, y)
     >>> effects = effects_frame(search)
     >>> list(effects.columns)
-    ['stage', 'term', 'coefficient', 'parameters', 'kind', 'degree', 'bits']
+    ['stage', 'term', 'coefficient', 'effect (score units)', 'parameters', 'kind', 'degree', 'bits']
     >>> len(effects) == sum(len(stage.terms) for stage in search.stages_)
     True
     >>> "max_depth" in {name for names in effects["parameters"] for name in names}
@@ -194,13 +215,15 @@ def effects_frame(search):
     space = search.space_
     rows = []
     for report in search.stages_:
-        for (term, coef), bits in zip(report.terms, report.term_bits):
+        effects = _padded(getattr(report, "term_effects", None), len(report.terms))
+        for (term, coef), bits, effect in zip(report.terms, report.term_bits, effects):
             params = _term_parameters(space, bits)
             rows.append(
                 {
                     "stage": int(report.stage),
                     "term": term,
                     "coefficient": float(coef),
+                    _EFFECT: effect,
                     "parameters": params,
                     "kind": "main effect" if len(params) == 1 else "interaction",
                     "degree": len(params),
@@ -208,7 +231,7 @@ def effects_frame(search):
                 }
             )
     frame = pd.DataFrame(rows, columns=_EFFECT_COLUMNS)
-    return frame.astype({"stage": int, "coefficient": float, "degree": int})
+    return frame.astype({"stage": int, "coefficient": float, _EFFECT: float, "degree": int})
 
 
 def importances_frame(search):
@@ -295,13 +318,15 @@ def restrictions_frame(search):
     pandas.DataFrame
         One row per stage and kept alternative, best predicted first.
         Columns ``stage`` (int), ``alternative`` (int, 1 for the best),
-        ``predicted_score`` (float, on the standardised rank scale of the
-        spectral fit, see the module notes), then one column per
+        ``predicted_score`` (float, on the rank scale of the spectral fit,
+        see the module notes), ``predicted score (score units)`` (float, the
+        same in the units of the metric: the score at that rank among the
+        scores the stage was fitted on), then one column per
         hyperparameter restricted in some alternative of the search, in the
         order of the space: the values still allowed, as a string (a single
-        value, or ``"{a, b}"`` for several; a bucket of a distribution reads
-        ``"[low, high)"``), or missing (NaN) where that alternative leaves
-        the hyperparameter free.
+        value, or ``"{a, b}"`` for several; neighbouring buckets of a
+        distribution read as one range, ``"low..high"``), or missing (NaN)
+        where that alternative leaves the hyperparameter free.
 
     See Also
     --------
@@ -340,12 +365,15 @@ def restrictions_frame(search):
     columns += sorted(restricted - set(columns))
     rows = []
     for report in search.stages_:
-        predicted = list(report.predicted_scores)
+        n_kept = len(report.restriction)
+        predicted = _padded(report.predicted_scores, n_kept)
+        raw = _padded(getattr(report, "predicted_raw_scores", None), n_kept)
         for i, alternative in enumerate(report.restriction):
             row = {
                 "stage": int(report.stage),
                 "alternative": i + 1,
-                "predicted_score": float(predicted[i]) if i < len(predicted) else np.nan,
+                "predicted_score": predicted[i],
+                _PREDICTED: raw[i],
             }
             for name in columns:
                 values = alternative.get(name)
@@ -356,8 +384,12 @@ def restrictions_frame(search):
                 else:
                     row[name] = "{" + ", ".join(map(str, values)) + "}"
             rows.append(row)
-    frame = pd.DataFrame(rows, columns=["stage", "alternative", "predicted_score", *columns])
-    return frame.astype({"stage": int, "alternative": int, "predicted_score": float})
+    frame = pd.DataFrame(
+        rows, columns=["stage", "alternative", "predicted_score", _PREDICTED, *columns]
+    )
+    return frame.astype(
+        {"stage": int, "alternative": int, "predicted_score": float, _PREDICTED: float}
+    )
 
 
 # -------------------------------------------------------------------- plots

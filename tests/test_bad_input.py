@@ -18,6 +18,7 @@ search with an estimator that records every value it is handed.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import warnings
 import zlib
@@ -25,7 +26,7 @@ import zlib
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 from scipy.stats import expon, loguniform, norm, randint, uniform
@@ -922,6 +923,14 @@ class _Recorder(RegressorMixin, BaseEstimator):
     seed=st.integers(0, 1000),
     resource=st.sampled_from(["n_samples", "n_steps"]),
     final_stage=st.sampled_from(["halving", "random"]),
+)
+# Branches sharing a name, one with a distribution, one with a list of
+# values that a distribution could not give (found by hypothesis).
+@example(
+    space=[{"a": [0.0]}, {"b": expon(scale=1.0)}, {"b": [None, "y", 648]}],
+    seed=0,
+    resource="n_samples",
+    final_stage="halving",
 )
 def test_estimator_only_ever_gets_declared_values(space, seed, resource, final_stage):
     _RECORDED.clear()

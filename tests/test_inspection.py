@@ -12,6 +12,7 @@ import zlib
 
 import numpy as np
 import pytest
+import sklearn
 from scipy.stats import loguniform
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
@@ -41,6 +42,8 @@ from harmonica_sklearn.inspection import (
     plot_stage_scores,
     restrictions_frame,
 )
+
+_SKLEARN_VERSION = tuple(int(v) for v in sklearn.__version__.split(".")[:2])
 
 needs_pandas = pytest.mark.skipif(pd is None, reason='needs pandas: pip install -e ".[plot]"')
 needs_matplotlib = pytest.mark.skipif(
@@ -143,15 +146,23 @@ def test_search_found_effects(search):
 def test_effects_frame_matches_stages(search):
     frame = effects_frame(search)
     assert list(frame.columns) == [
-        "stage", "term", "coefficient", "parameters", "kind", "degree", "bits"
+        "stage", "term", "coefficient", "effect (score units)", "parameters", "kind",
+        "degree", "bits",
     ]
     expected = [
-        (report.stage, term, coef, tuple(bits))
+        (report.stage, term, coef, effect, tuple(bits))
         for report in search.stages_
-        for (term, coef), bits in zip(report.terms, report.term_bits)
+        for (term, coef), effect, bits in zip(
+            report.terms, report.term_effects, report.term_bits
+        )
     ]
     assert len(frame) == len(expected)
-    got = list(zip(frame["stage"], frame["term"], frame["coefficient"], frame["bits"]))
+    got = list(
+        zip(
+            frame["stage"], frame["term"], frame["coefficient"],
+            frame["effect (score units)"], frame["bits"],
+        )
+    )
     assert got == expected
     owner = search.space_.bit_owner()
     for _, row in frame.iterrows():
@@ -161,6 +172,62 @@ def test_effects_frame_matches_stages(search):
         assert row["kind"] == ("main effect" if row["degree"] == 1 else "interaction")
     assert frame["stage"].dtype.kind == "i"
     assert frame["coefficient"].dtype.kind == "f"
+
+
+def test_stage_effects_are_in_score_units(search):
+    # Planted: adam scores 1 more than sgd, and batch_norm x width adds +-0.8,
+    # so the interaction term separates means 1.6 apart.
+    first = search.stages_[0]
+    results = search.cv_results_
+    stage_scores = results["mean_test_score"][results["stage"] == 1]
+    assert first.n_fit_samples == len(stage_scores)
+    assert first.score_mean == pytest.approx(stage_scores.mean())
+    assert first.score_std == pytest.approx(stage_scores.std())
+    effects = dict(zip([term for term, _ in first.terms], first.term_effects))
+    interaction = "[batch_norm=False] * [width in {1, 2}]"
+    assert abs(effects[interaction]) == pytest.approx(1.6, abs=0.25)
+    # Effects of the other terms held fixed: the planted function has no
+    # three-way interaction, whatever the rank-scale fit found.
+    for term, effect in effects.items():
+        if term.count("[") == 3:
+            assert abs(effect) < 0.1
+    # Clear effects point the way of the rank-scale coefficients.
+    for (_, coef), effect in zip(first.terms, first.term_effects):
+        if abs(effect) > 0.2:
+            assert np.sign(effect) == np.sign(coef)
+
+
+def test_term_effects_are_differences_of_means():
+    from harmonica_sklearn._report import term_effects
+
+    rng = np.random.RandomState(0)
+    bits = rng.choice([-1, 1], size=(200, 3)).astype(np.int8)
+    alternative = rng.randint(2, size=200)
+    scores = 5.0 * alternative + 0.3 * bits[:, 0] + 0.1 * bits[:, 0] * bits[:, 1]
+    scores[:5] = np.nan  # failed fits are left out
+    effects = term_effects(bits, scores, alternative, [(0,), (0, 1), (2,)])
+    np.testing.assert_allclose(effects, [0.6, 0.2, 0.0], atol=1e-10)
+    bits[:, 2] = 1  # a term that never changes has no effect to measure
+    assert np.isnan(term_effects(bits, scores, alternative, [(2,)])[0])
+
+
+def test_predicted_raw_scores_follow_predicted_scores(search):
+    for report in search.stages_:
+        raw = np.asarray(report.predicted_raw_scores)
+        assert len(raw) == len(report.restriction) == len(report.predicted_scores)
+        # Same order as the rank-scale predictions, within the observed scores.
+        assert np.all(np.diff(raw) <= 1e-12)
+        assert np.all(np.diff(report.predicted_scores) <= 1e-12)
+        scores = search.cv_results_["mean_test_score"]
+        assert scores.min() <= raw.min() and raw.max() <= scores.max()
+
+
+def test_report_speaks_in_score_units(search):
+    text = search.report()
+    assert "effects in score units" in text
+    first = search.stages_[0]
+    assert f"mean {first.score_mean:.4f}, sd {first.score_std:.4f}" in text
+    assert f"(predicted score {first.predicted_raw_scores[0]:.4f})" in text
 
 
 @needs_pandas
@@ -194,7 +261,9 @@ def test_restrictions_frame_matches_stages(search):
     frame = restrictions_frame(search)
     n_rows = sum(len(report.restriction) for report in search.stages_)
     assert len(frame) == n_rows
-    assert list(frame.columns[:3]) == ["stage", "alternative", "predicted_score"]
+    assert list(frame.columns[:4]) == [
+        "stage", "alternative", "predicted_score", "predicted score (score units)"
+    ]
     i = 0
     for report in search.stages_:
         for a, alternative in enumerate(report.restriction):
@@ -202,7 +271,10 @@ def test_restrictions_frame_matches_stages(search):
             assert row["stage"] == report.stage
             assert row["alternative"] == a + 1
             assert row["predicted_score"] == pytest.approx(report.predicted_scores[a])
-            for name in frame.columns[3:]:
+            assert row["predicted score (score units)"] == pytest.approx(
+                report.predicted_raw_scores[a]
+            )
+            for name in frame.columns[4:]:
                 values = alternative.get(name)
                 if values is None:
                     assert pd.isna(row[name])
@@ -212,7 +284,7 @@ def test_restrictions_frame_matches_stages(search):
                     assert row[name] == "{" + ", ".join(map(str, values)) + "}"
             i += 1
     restricted = {name for r in search.stages_ for alt in r.restriction for name in alt}
-    assert set(frame.columns[3:]) == restricted
+    assert set(frame.columns[4:]) == restricted
 
 
 @needs_pandas
@@ -412,8 +484,12 @@ def test_html_repr_fitted(search):
     assert "HarmonicaSearchCV" in html
     assert "Planted" in html
     assert "Not fitted" not in html
-    # sklearn >= 1.8 lists the fitted attributes.
-    import sklearn
 
-    if tuple(int(v) for v in sklearn.__version__.split(".")[:2]) >= (1, 8):
-        assert "stages_" in html and "param_importances_" in html
+
+@pytest.mark.skipif(
+    _SKLEARN_VERSION < (1, 9),
+    reason="the HTML repr lists fitted attributes from scikit-learn 1.9 on",
+)
+def test_html_repr_lists_fitted_attributes(search):
+    html = search._repr_html_()
+    assert "stages_" in html and "param_importances_" in html

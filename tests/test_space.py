@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import geom, loguniform, randint, uniform
+from scipy.stats import geom, loguniform, norm, randint, uniform
 
 from harmonica_sklearn import SearchSpace
 from harmonica_sklearn._space import binary_code, gray_code
@@ -150,6 +150,49 @@ def test_bit_labels_name_values():
     space = SearchSpace.from_param_space({"flag": [False, True], "opt": ["a", "b", "c", "d"]})
     assert space.bit_label(0) == "[flag=False]"
     assert space.bit_label(1) == "[opt in {a, b}]"
+
+
+def test_distribution_labels_are_short_ranges():
+    space = SearchSpace.from_param_space(
+        {"C": loguniform(1e-3, 1e3), "kernel": ["rbf", "linear"]}, distribution_bits=3
+    )
+    # Gray code: the first bit is the lower half, the second the outer quarters.
+    assert space.bit_label(0) == "[C in 0.001..1]"
+    assert space.bit_label(1) == "[C in {0.001..0.032, 32..1000}]"
+    assert space.bit_label(2) == "[C in {0.001..0.0056, 0.18..5.6, 180..1000}]"
+    assert space.bit_label(3) == "[kernel=rbf]"
+    C = space.params[0]
+    assert [C.label(i) for i in (0, 3, 7)] == ["0.001..0.0056", "0.18..1", "180..1000"]
+    # Neighbouring buckets are merged into one range.
+    assert C.labels([4, 2, 3, 7]) == ["0.032..5.6", "180..1000"]
+
+
+def test_readable_term_multiplies_the_bits_of_one_parameter():
+    from harmonica_sklearn._report import readable_term
+
+    space = SearchSpace.from_param_space(
+        {"C": loguniform(1e-3, 1e3), "kernel": ["rbf", "linear"]}, distribution_bits=3
+    )
+    # [C in 0.001..1] * [C in {0.001..0.032, 32..1000}] is +1 where both
+    # agree: the first two and the middle two buckets.
+    assert readable_term(space, (0, 1)) == "[C in {0.001..0.032, 1..32}]"
+    assert readable_term(space, (0, 3)) == "[C in 0.001..1] * [kernel=rbf]"
+    assert readable_term(space, (3, 0, 1)) == "[kernel=rbf] * [C in {0.001..0.032, 1..32}]"
+
+
+def test_distribution_labels_keep_bucket_edges_distinct():
+    # Two significant digits would merge 0.5, 0.501, 0.502...: more are used.
+    param = SearchSpace.from_param_space({"u": uniform(0.5, 0.01)}).params[0]
+    labels = [param.label(i) for i in range(param.n_values)]
+    assert len(set(labels)) == len(labels)
+    assert labels[0] == "0.5..0.501"
+    # Unbounded and integer distributions.
+    normal = SearchSpace.from_param_space({"a": norm(0, 1)}, distribution_bits=1)
+    assert normal.bit_label(0) == "[a in -inf..0]"
+    integers = SearchSpace.from_param_space({"n": randint(1, 1001)}, distribution_bits=1)
+    assert integers.bit_label(0) == "[n in 1..500]"
+    tiny = SearchSpace.from_param_space({"t": loguniform(1e-9, 1e-6)}, distribution_bits=1)
+    assert tiny.params[0].label(1) == "3.2e-8..1e-6"
 
 
 # ---------------------------------------------------------------- properties
