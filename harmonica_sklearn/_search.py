@@ -668,7 +668,7 @@ class _SearchRun:
         """
         for retry in range(_MAX_BATCH_RETRIES + 1):
             try:
-                return self._evaluate_once(batch, candidates, cv, more_results)
+                return self._evaluate_once(batch, candidates, cv, more_results, retry)
             except Exception as exc:
                 if retry == _MAX_BATCH_RETRIES or not _lost_worker(exc):
                     raise
@@ -682,8 +682,10 @@ class _SearchRun:
                     RuntimeWarning,
                 )
 
-    def _evaluate_once(self, batch, candidates, cv, more_results):
-        if self.callback_ctx is None:
+    def _evaluate_once(self, batch, candidates, cv, more_results, retry=0):
+        # The search task announced its number of batches to the callbacks;
+        # a rerun after a lost worker is not announced, so it runs unreported.
+        if self.callback_ctx is None or retry > 0:
             return self.evaluate_candidates(candidates, cv=cv, more_results=more_results)
         batch_ctx = self.callback_ctx.subcontext(
             task_name=batch,
