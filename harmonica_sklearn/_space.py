@@ -201,6 +201,8 @@ def _runs(indices):
 
 def _format_number(x, digits):
     """``x`` with ``digits`` significant digits, as short as it reads well."""
+    if np.isnan(x):
+        return "nan"
     if not np.isfinite(x):
         return "inf" if x > 0 else "-inf"
     rounded = float(f"{x:.{digits}g}")
