@@ -788,8 +788,8 @@ class _SearchRun:
         surrogate = fit_surrogate(
             self.bits, _normal_scores(_impute_failures(self.scores)), self.space.bit_owner()
         )
-        predicted = surrogate.predict(self.space.encode(index)) if len(keys) else []
-        chosen = np.argsort(-np.asarray(predicted), kind="stable")[:n]
+        predicted = surrogate.predict(self.space.encode(index))
+        chosen = np.argsort(-predicted, kind="stable")[:n]
         self.seen.update(keys[i] for i in chosen)
         self.log(
             f"final stage: the surrogate kept {len(chosen)} of {len(keys)} new "

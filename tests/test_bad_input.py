@@ -476,6 +476,7 @@ def test_bad_resources(estimator, space, kwargs, match):
         ("stage_size", 2), ("stage_size", 2.5), ("stage_size", None),
         ("alpha", 0.0), ("alpha", -0.1), ("alpha", "auto"),
         ("final_stage", "grid"), ("final_stage", None),
+        ("final_pool", 0), ("final_pool", -1), ("final_pool", 2.5), ("final_pool", None),
         ("resource", None), ("resource", 3),
         ("random_state", "seed"), ("random_state", 1.5),
         ("error_score", "ignore"),
