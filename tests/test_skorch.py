@@ -286,7 +286,21 @@ def test_search_is_reproducible_with_one_and_two_jobs():
 
 
 # ----------------------------------------------------------------- devices
-def test_cuda_without_gpu_falls_back_to_cpu_and_keeps_params():
+HAS_GPU = torch.cuda.is_available()
+
+
+@pytest.fixture
+def no_gpu_here(monkeypatch):
+    """This process sees no GPU, whatever the machine has.
+
+    The fits of these tests run in the test process, so they take the CPU
+    path on a GPU machine too, and never initialise CUDA here (which
+    test_driver_never_touches_cuda checks).
+    """
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
+def test_cuda_without_gpu_falls_back_to_cpu_and_keeps_params(no_gpu_here):
     X, y = _classification()
     recorder = RecordDevice()
     net = _net(device="cuda", max_epochs=2, callbacks=[("record", recorder)])
@@ -306,7 +320,7 @@ def test_cuda_without_gpu_falls_back_to_cpu_and_keeps_params():
     assert net.predict(X[:3]).shape == (3,)
 
 
-def test_cuda_without_gpu_can_raise():
+def test_cuda_without_gpu_can_raise(no_gpu_here):
     X, y = _classification()
     net = _net(device="cuda", no_gpu="raise", max_epochs=1)
     with pytest.raises(RuntimeError, match="CUDA is not available"):
@@ -414,6 +428,8 @@ def test_driver_never_touches_cuda(monkeypatch):
         search.fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     pickle.loads(pickle.dumps(search))
+    # On a GPU machine the workers trained on it; the driver still did not
+    # initialise CUDA (the tests above that fit in this process hide the GPU).
     assert not torch.cuda.is_initialized()
 
 
@@ -432,7 +448,7 @@ def builtin_print(monkeypatch):
     monkeypatch.setattr(builtins, "print", PrintLog().sink)
 
 
-def test_pickling_keeps_the_requested_and_the_chosen_device(builtin_print):
+def test_pickling_keeps_the_requested_and_the_chosen_device(builtin_print, no_gpu_here):
     X, y = _classification()
     net = _net(device="cuda", max_epochs=2)
     unfitted = pickle.loads(pickle.dumps(net))
@@ -453,7 +469,7 @@ class PickleNet(Callback):
         self.blob_ = pickle.dumps(net)
 
 
-def test_pickled_mid_fit_keeps_the_requested_device(builtin_print):
+def test_pickled_mid_fit_keeps_the_requested_device(builtin_print, no_gpu_here):
     X, y = _classification()
     cb = PickleNet()
     with warnings.catch_warnings():
@@ -462,6 +478,42 @@ def test_pickled_mid_fit_keeps_the_requested_device(builtin_print):
     copy = pickle.loads(cb.blob_)
     assert copy.device == "cuda" and copy.device_ == "cpu"
     assert not hasattr(copy, "_runtime_state_")
+
+
+needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="needs a CUDA GPU")
+
+
+@needs_gpu
+def test_fit_on_a_real_gpu_trains_there_and_unpickles(builtin_print):
+    X, y = _classification()
+    recorder = RecordDevice()
+    net = _net(device="cuda", max_epochs=2, callbacks=[("record", recorder)])
+    net.fit(X, y)
+    assert net.device == "cuda" and net.device_ == "cuda:0"
+    assert recorder.seen_[0] == "cuda:0"
+    assert next(net.module_.parameters()).device.type == "cuda"
+    copy = pickle.loads(pickle.dumps(net))
+    assert copy.device == "cuda" and copy.device_ == "cuda:0"
+    np.testing.assert_allclose(copy.predict_proba(X), net.predict_proba(X), atol=1e-6)
+
+
+@needs_gpu
+def test_search_on_a_real_gpu_with_two_workers_refits_there():
+    X, y = _classification(n=200)
+    search = HarmonicaSearchCV(
+        _net(device="cuda", max_epochs=3),
+        SPACE,
+        n_iter=3,
+        cv=2,
+        resource="max_epochs",
+        random_state=0,
+        n_jobs=2,
+        error_score="raise",
+    )
+    search.fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.device_ == "cuda:0"
+    assert search.score(X, y) > 0.5
 
 
 # ----------------------------------------------------------------- extras
