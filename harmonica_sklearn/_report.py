@@ -255,6 +255,7 @@ def format_report(search, max_terms=10):
             )
             + f" (candidates x {search.resource})"
         )
+    lines.extend(_final_pool_lines(getattr(search, "final_stage_", {})))
     importances = search.param_importances_
     if any(v > 0 for v in importances.values()):
         lines.append("")
@@ -314,6 +315,23 @@ def _stage_lines(space, report, max_terms):
         guess = f"  (predicted score {predicted[i]:.4f})" if i < len(predicted) else ""
         lines.append(f"    keep {i + 1}: {fixed}{guess}")
     return lines
+
+
+def _final_pool_lines(final):
+    """How the final stage's candidates were chosen, when a pool was ranked."""
+    if not final or final["pool_size"] <= final["n_kept"]:
+        return []
+    line = (
+        f"    first candidates: the best {final['n_kept']} of "
+        f"{final['pool_size']} new draws by a surrogate fitted on the stages"
+    )
+    if final["pool_from_outside"]:
+        line += (
+            f"; the restricted space had too few left, so {final['pool_from_outside']} "
+            f"draws came from the whole space and {final['kept_from_outside']} of "
+            "the kept candidates lie outside the settings kept above"
+        )
+    return [line]
 
 
 def _values(labels):

@@ -230,6 +230,13 @@ class HarmonicaSearchCV(BaseSearchCV):
         Candidates per rung of the final stage.
     n_resources_ : list of int
         Resource per rung of the final stage.
+    final_stage_ : dict
+        How the final stage chose its first candidates (spectral mode):
+        ``pool_size`` new candidates were ranked by the surrogate
+        (``pool_from_outside`` of them drawn from the whole space, because
+        the restricted space had too few left), ``n_kept`` of them were
+        evaluated, ``kept_from_outside`` of those lie outside the last
+        stage's restriction. Empty in exhaustive mode.
     max_resources_, min_resources_ : int
     budget_spent_ : float
         Full-resource evaluations spent (at most ``n_iter``, up to rounding
@@ -516,6 +523,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         )
         self.stages_ = []
         self.n_candidates_, self.n_resources_ = [], []
+        self.final_stage_ = {}
         if exhaustive:
             self.search_mode_ = "exhaustive"
             run.evaluate_grid()
@@ -764,6 +772,7 @@ class _SearchRun:
         best spectral-stage candidates inside it, so that the final stage
         always evaluates something at full resource."""
         candidates = self.decode(*self.draw_new(restriction, n))
+        self.search.final_stage_ = _final_stage_summary(len(candidates), 0, len(candidates), 0)
         return candidates + self.best_evaluated(restriction, n - len(candidates))
 
     def final_candidates(self, restriction, n):
@@ -791,6 +800,9 @@ class _SearchRun:
         predicted = surrogate.predict(self.space.encode(index))
         chosen = np.argsort(-predicted, kind="stable")[:n]
         self.seen.update(keys[i] for i in chosen)
+        self.search.final_stage_ = _final_stage_summary(
+            len(keys), len(keys) - n_restricted, len(chosen), int(np.sum(chosen >= n_restricted))
+        )
         self.log(
             f"final stage: the surrogate kept {len(chosen)} of {len(keys)} new "
             f"candidates ({len(keys) - n_restricted} from outside the restriction)"
@@ -945,6 +957,15 @@ class _SearchRun:
     def log(self, message):
         if self.search.verbose > 0:
             print(f"[HarmonicaSearchCV] {message}")
+
+
+def _final_stage_summary(pool_size, pool_from_outside, n_kept, kept_from_outside):
+    return {
+        "pool_size": int(pool_size),
+        "pool_from_outside": int(pool_from_outside),
+        "n_kept": int(n_kept),
+        "kept_from_outside": int(kept_from_outside),
+    }
 
 
 def _batch_name(stage, phase, rung):

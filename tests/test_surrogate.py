@@ -69,6 +69,13 @@ def test_pool_spends_the_budget_when_the_restriction_runs_out(seed):
     # The pooled run still evaluates every candidate the uniform run did.
     seen = {tuple(sorted(p.items())) for p in pooled.cv_results_["params"]}
     assert all(tuple(sorted(p.items())) in seen for p in uniform.cv_results_["params"])
+    # The report says that the pool went outside the restriction, and how far.
+    final = pooled.final_stage_
+    assert final["pool_from_outside"] > 0 and final["n_kept"] <= final["pool_size"]
+    assert 0 <= final["kept_from_outside"] <= final["n_kept"]
+    assert f"{final['pool_from_outside']} draws came from the whole space" in pooled.report()
+    assert uniform.final_stage_["pool_from_outside"] == 0
+    assert "first candidates" not in uniform.report()
 
 
 def test_pool_raises_the_quality_of_the_final_stage_candidates():
