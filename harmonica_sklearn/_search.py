@@ -936,8 +936,26 @@ class _SearchRun:
             if rung + 1 < schedule.n_rungs:
                 _warn_non_finite(scores, f"Halving rung {rung}")
             n_keep = math.ceil(len(candidates) / search.factor)
+            candidates, scores = self.with_stage_candidates(candidates, scores, resource)
             order = np.argsort(-_impute_failures(scores), kind="stable")[:n_keep]
             candidates = [candidates[i] for i in order]
+
+    def with_stage_candidates(self, candidates, scores, resource):
+        """``candidates`` and ``scores`` joined by the spectral-stage
+        evaluations made at the same ``resource``.
+
+        They compete for promotion to the next rung at no cost: the best
+        settings the stages met (often inside the final restriction, and
+        never drawn again) then reach the full resource too.
+        """
+        if resource != self.search._spectral_resource or not self.evaluated:
+            return candidates, scores
+        present = {id(c) for c in candidates}
+        earlier = [i for i, c in enumerate(self.evaluated) if id(c) not in present]
+        return (
+            candidates + [self.evaluated[i] for i in earlier],
+            np.concatenate([scores, self.scores[earlier]]),
+        )
 
     def random(self, stage, restriction):
         search = self.search
