@@ -156,7 +156,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         chosen buckets.
     final_stage : {"halving", "random"}, default="halving"
         Search on the restricted space after the spectral stages.
-    final_pool : int, default=16
+    final_pool : int, default=64
         The final stage draws ``final_pool`` times more new candidates than
         it evaluates and keeps the best of them by a ridge surrogate over
         all parity features of degree <= 2, fitted on every spectral-stage
@@ -327,7 +327,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         alpha=None,
         distribution_bits=3,
         final_stage="halving",
-        final_pool=16,
+        final_pool=64,
         resource="n_samples",
         factor=3,
         min_resources="auto",
@@ -936,8 +936,26 @@ class _SearchRun:
             if rung + 1 < schedule.n_rungs:
                 _warn_non_finite(scores, f"Halving rung {rung}")
             n_keep = math.ceil(len(candidates) / search.factor)
+            candidates, scores = self.with_stage_candidates(candidates, scores, resource)
             order = np.argsort(-_impute_failures(scores), kind="stable")[:n_keep]
             candidates = [candidates[i] for i in order]
+
+    def with_stage_candidates(self, candidates, scores, resource):
+        """``candidates`` and ``scores`` joined by the spectral-stage
+        evaluations made at the same ``resource``.
+
+        They compete for promotion to the next rung at no cost: the best
+        settings the stages met (often inside the final restriction, and
+        never drawn again) then reach the full resource too.
+        """
+        if resource != self.search._spectral_resource or not self.evaluated:
+            return candidates, scores
+        present = {id(c) for c in candidates}
+        earlier = [i for i, c in enumerate(self.evaluated) if id(c) not in present]
+        return (
+            candidates + [self.evaluated[i] for i in earlier],
+            np.concatenate([scores, self.scores[earlier]]),
+        )
 
     def random(self, stage, restriction):
         search = self.search

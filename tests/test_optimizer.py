@@ -231,6 +231,37 @@ def test_promoted_candidates_are_the_best_of_their_rung():
     assert promoted == best_first
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_stage_candidates_compete_for_promotion_at_their_resource(seed):
+    # 12 bits, 4 strong terms: the stages meet good settings that the final
+    # stage never draws again; at the rung of their resource (7 of 20 rows:
+    # rungs 2, 7, 20) they join the ranking for promotion, at no cost.
+    problem = planted_binary_problem(seed, n_vars=12, n_terms=4)
+    X, y = planted_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = HarmonicaSearchCV(
+            PlantedEstimator(problem=problem, noise=0.1),
+            problem.space,
+            n_iter=100,
+            cv=ONE_SPLIT,
+            random_state=seed,
+        ).fit(X, y)
+    results, rows, rungs = halving_rows(search)
+    assert search.n_resources_ == [2, 7, 20] and search._spectral_resource == 7
+    rung1, rung2 = rows[rungs == 1], rows[rungs == 2]
+    stage_rows = np.flatnonzero(results["phase"] == "spectral")
+    competing = np.concatenate([rung1, stage_rows])
+    scores = results["mean_test_score"][competing]
+    top = competing[np.argsort(-scores, kind="stable")[: len(rung2)]]
+    keys = lambda idx: {repr(sorted(results["params"][i].items())) for i in idx}  # noqa: E731
+    assert keys(rung2) == keys(top)
+    # The budget is unchanged: rung 2 is as large as without them.
+    assert len(rung2) == math.ceil(len(rung1) / 3)
+    promoted_from_stages = keys(rung2) - keys(rung1)
+    assert promoted_from_stages, "no stage candidate was promoted"
+
+
 def test_estimator_parameter_as_resource():
     X, y = make_classification(n_samples=150, random_state=0)
     search = HarmonicaSearchCV(
