@@ -156,7 +156,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         chosen buckets.
     final_stage : {"halving", "random"}, default="halving"
         Search on the restricted space after the spectral stages.
-    final_pool : int, default=64
+    final_pool : int, default=32
         The final stage draws ``final_pool`` times more new candidates than
         it evaluates and keeps the best of them by a ridge surrogate over
         all parity features of degree <= 2, fitted on every spectral-stage
@@ -327,7 +327,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         alpha=None,
         distribution_bits=3,
         final_stage="halving",
-        final_pool=64,
+        final_pool=32,
         resource="n_samples",
         factor=3,
         min_resources="auto",
