@@ -238,3 +238,26 @@ def count_lines(path):
             return sum(1 for _ in f)
     except FileNotFoundError:
         return 0
+
+
+class RecordingCallback:
+    """A scikit-learn >= 1.9 fit callback that keeps the contexts of the
+    tasks it sees begin and end (``context.task_name``, ``.parent``, ...)."""
+
+    def __init__(self):
+        self.begun, self.ended = [], []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        self.begun.append(context)
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        self.ended.append(context)
+
+    def names(self, contexts):
+        return [context.task_name for context in contexts]

@@ -14,6 +14,7 @@ from sklearn.model_selection import RandomizedSearchCV
 from harmonica_sklearn import HarmonicaSearchCV
 from planted import (
     PlantedEstimator,
+    RecordingCallback,
     planted_binary_problem,
     planted_data,
     planted_mixed_problem,
@@ -463,25 +464,6 @@ def test_inconsistent_budget_and_resources_get_clear_errors(params, match):
 
 
 # ------------------------------------------------------- sklearn callbacks
-class RecordingCallback:
-    """A sklearn >= 1.9 fit callback that records the tasks it sees."""
-
-    def __init__(self):
-        self.begun, self.ended = [], []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context, **kwargs):
-        self.begun.append(context.task_name)
-
-    def on_fit_task_end(self, estimator, context, **kwargs):
-        self.ended.append(context.task_name)
-
-
 def test_sklearn_callbacks_see_stages_rungs_and_evaluations():
     pytest.importorskip("sklearn.callback")
     problem = planted_binary_problem(0, n_vars=20, n_terms=3)
@@ -493,10 +475,11 @@ def test_sklearn_callbacks_see_stages_rungs_and_evaluations():
     )
     search.set_callbacks(callback)
     search.fit(X, y)
-    assert "search" in callback.begun and "search" in callback.ended
-    assert "spectral stage 1" in callback.begun
+    begun, ended = callback.names(callback.begun), callback.names(callback.ended)
+    assert "search" in begun and "search" in ended
+    assert "spectral stage 1" in begun
     final = len(search.stages_) + 1
-    assert f"halving stage {final} rung 0" in callback.begun
+    assert f"halving stage {final} rung 0" in begun
     n_evaluations = len(search.cv_results_["params"])
-    assert callback.begun.count("candidate-split-evaluation") == n_evaluations
-    assert sorted(callback.begun) == sorted(callback.ended)
+    assert begun.count("candidate-split-evaluation") == n_evaluations
+    assert sorted(begun) == sorted(ended)

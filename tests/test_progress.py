@@ -12,7 +12,12 @@ callback = pytest.importorskip(
 rich = pytest.importorskip("rich", reason="sklearn's ProgressBar needs rich")
 
 from harmonica_sklearn import HarmonicaSearchCV  # noqa: E402
-from planted import PlantedEstimator, planted_binary_problem, planted_data  # noqa: E402
+from planted import (  # noqa: E402
+    PlantedEstimator,
+    RecordingCallback,
+    planted_binary_problem,
+    planted_data,
+)
 
 ONE_SPLIT = [(np.arange(10), np.arange(10, 20))]
 
@@ -84,6 +89,33 @@ def test_progress_bar_shows_every_stage_and_rung(params, n_jobs, rich_output):
     assert not re.search(r"(?<!\d)\d{1,2}%", text)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_iter": 120},
+        {"n_iter": 120, "final_stage": "random"},
+        {"n_iter": 60, "n_stages": 2, "stage_size": 20, "spectral_resource": None},
+        {"n_iter": 64, "n_vars": 6},  # 64 candidates: exhaustive
+    ],
+    ids=["halving", "random", "two-stages", "exhaustive"],
+)
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_progress_bar_shows_every_stage_and_rung(params, n_jobs, rich_output):
+    search = _search(n_jobs=n_jobs, **params)
+    search.set_callbacks(callback.ProgressBar(max_propagation_depth=0))
+    search.fit(*planted_data())
+
+    assert hasattr(search, "best_params_")
+    text = rich_output.getvalue()
+    assert "HarmonicaSearchCV - fit" in text
+    assert "HarmonicaSearchCV - search" in text
+    for i, batch in enumerate(_batches(search)):
+        assert re.search(rf"HarmonicaSearchCV - {_task_name(*batch)} #{i}\b", text)
+    # Every bar ends complete: a task left unfinished would show less.
+    assert "100%" in text
+    assert not re.search(r"(?<!\d)\d{1,2}%", text)
+
+
 class _TaskTree:
     """A fit callback that keeps the callback contexts it sees begin and end."""
 
@@ -115,7 +147,7 @@ class _TaskTree:
 def test_search_task_announces_its_batches(params):
     # A known number of subtasks lets ProgressBar advance the search's bar
     # while it runs; None would leave it at 0% until the search ends.
-    tree = _TaskTree()
+    tree = RecordingCallback()
     search = _search(**params).set_callbacks(tree)
     search.fit(*planted_data())
 
