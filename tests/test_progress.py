@@ -94,52 +94,6 @@ def test_progress_bar_shows_every_stage_and_rung(params, n_jobs, rich_output):
     [
         {"n_iter": 120},
         {"n_iter": 120, "final_stage": "random"},
-        {"n_iter": 60, "n_stages": 2, "stage_size": 20, "spectral_resource": None},
-        {"n_iter": 64, "n_vars": 6},  # 64 candidates: exhaustive
-    ],
-    ids=["halving", "random", "two-stages", "exhaustive"],
-)
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_progress_bar_shows_every_stage_and_rung(params, n_jobs, rich_output):
-    search = _search(n_jobs=n_jobs, **params)
-    search.set_callbacks(callback.ProgressBar(max_propagation_depth=0))
-    search.fit(*planted_data())
-
-    assert hasattr(search, "best_params_")
-    text = rich_output.getvalue()
-    assert "HarmonicaSearchCV - fit" in text
-    assert "HarmonicaSearchCV - search" in text
-    for i, batch in enumerate(_batches(search)):
-        assert re.search(rf"HarmonicaSearchCV - {_task_name(*batch)} #{i}\b", text)
-    # Every bar ends complete: a task left unfinished would show less.
-    assert "100%" in text
-    assert not re.search(r"(?<!\d)\d{1,2}%", text)
-
-
-class _TaskTree:
-    """A fit callback that keeps the callback contexts it sees begin and end."""
-
-    def __init__(self):
-        self.begun, self.ended = [], []
-
-    def setup(self, estimator, context):
-        pass
-
-    def teardown(self, estimator, context):
-        pass
-
-    def on_fit_task_begin(self, estimator, context, **kwargs):
-        self.begun.append(context)
-
-    def on_fit_task_end(self, estimator, context, **kwargs):
-        self.ended.append(context)
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"n_iter": 120},
-        {"n_iter": 120, "final_stage": "random"},
         {"n_iter": 64, "n_vars": 6},
     ],
     ids=["halving", "random", "exhaustive"],
