@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
 import zlib
 
 import numpy as np
@@ -188,6 +189,24 @@ class PlantedEstimator(RegressorMixin, BaseEstimator):
             rng = np.random.RandomState(zlib.crc32(key.encode()))
             value += self.noise * rng.randn()
         return value
+
+
+# One fixed split: the mock ignores the data, one fold halves the run time.
+ONE_SPLIT = [(np.arange(10), np.arange(10, 20))]
+
+
+def fit_planted(problem, seed, noise=0.0, **params):
+    """``HarmonicaSearchCV`` fitted on ``problem`` with ``ONE_SPLIT``, its
+    warnings (non-significant stages, failed fits) silenced."""
+    from harmonica_sklearn import HarmonicaSearchCV
+
+    X, y = planted_data()
+    estimator = PlantedEstimator(problem=problem, noise=noise)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return HarmonicaSearchCV(
+            estimator, problem.space, cv=ONE_SPLIT, random_state=seed, **params
+        ).fit(X, y)
 
 
 def planted_data(n_samples=20):

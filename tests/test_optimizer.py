@@ -13,16 +13,16 @@ from sklearn.model_selection import RandomizedSearchCV
 
 from harmonica_sklearn import HarmonicaSearchCV
 from planted import (
+    ONE_SPLIT,
     PlantedEstimator,
     RecordingCallback,
+    fit_planted,
     planted_binary_problem,
     planted_data,
     planted_mixed_problem,
 )
 
 SEEDS = range(10)
-# One fixed split: the mock ignores the data, one fold halves the run time.
-ONE_SPLIT = [(np.arange(10), np.arange(10, 20))]
 
 
 def regret(problem, params):
@@ -31,13 +31,11 @@ def regret(problem, params):
 
 
 def run_both(problem, seed, budget, noise):
+    harmonica = fit_planted(problem, seed, noise=noise, n_iter=budget)
     X, y = planted_data()
     estimator = PlantedEstimator(problem=problem, noise=noise)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        harmonica = HarmonicaSearchCV(
-            estimator, problem.space, n_iter=budget, cv=ONE_SPLIT, random_state=seed
-        ).fit(X, y)
         random = RandomizedSearchCV(
             estimator, problem.space, n_iter=budget, cv=ONE_SPLIT, random_state=seed
         ).fit(X, y)
@@ -87,19 +85,10 @@ def test_beats_random_search_on_planted_binary(binary_runs):
 def test_recovers_planted_terms_in_stage_reports():
     # The setting: about 5 terms of degree <= 3 over 50 binary
     # parameters, a few hundred evaluations.
-    X, y = planted_data()
     complete, recovered = 0, 0
     for seed in SEEDS:
         problem = planted_binary_problem(seed, n_vars=50, n_terms=5)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            search = HarmonicaSearchCV(
-                PlantedEstimator(problem=problem, noise=0.1),
-                problem.space,
-                n_iter=300,
-                cv=ONE_SPLIT,
-                random_state=seed,
-            ).fit(X, y)
+        search = fit_planted(problem, seed, noise=0.1, n_iter=300)
         planted_terms = {frozenset(names) for names, _ in problem.effects}
         found = len(planted_terms & recovered_variables(search))
         complete += found == len(planted_terms)
@@ -238,16 +227,7 @@ def test_stage_candidates_compete_for_promotion_at_their_resource(seed):
     # stage never draws again; at the rung of their resource (7 of 20 rows:
     # rungs 2, 7, 20) they join the ranking for promotion, at no cost.
     problem = planted_binary_problem(seed, n_vars=12, n_terms=4)
-    X, y = planted_data()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        search = HarmonicaSearchCV(
-            PlantedEstimator(problem=problem, noise=0.1),
-            problem.space,
-            n_iter=100,
-            cv=ONE_SPLIT,
-            random_state=seed,
-        ).fit(X, y)
+    search = fit_planted(problem, seed, noise=0.1, n_iter=100)
     results, rows, rungs = halving_rows(search)
     assert search.n_resources_ == [2, 7, 20] and search._spectral_resource == 7
     rung1, rung2 = rows[rungs == 1], rows[rungs == 2]

@@ -3,7 +3,6 @@
 import io
 import re
 
-import numpy as np
 import pytest
 
 callback = pytest.importorskip(
@@ -13,13 +12,12 @@ rich = pytest.importorskip("rich", reason="sklearn's ProgressBar needs rich")
 
 from harmonica_sklearn import HarmonicaSearchCV  # noqa: E402
 from planted import (  # noqa: E402
+    ONE_SPLIT,
     PlantedEstimator,
     RecordingCallback,
     planted_binary_problem,
     planted_data,
 )
-
-ONE_SPLIT = [(np.arange(10), np.arange(10, 20))]
 
 
 @pytest.fixture

@@ -1,22 +1,13 @@
 """The final stage's surrogate: it ranks candidates, and the pool it ranks
 keeps the whole budget in use."""
 
-import warnings
-
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from harmonica_sklearn import HarmonicaSearchCV, _surrogate
+from harmonica_sklearn import _surrogate
 from harmonica_sklearn._surrogate import fit_surrogate
-from planted import (
-    PlantedEstimator,
-    planted_binary_problem,
-    planted_data,
-    planted_mixed_problem,
-)
-
-ONE_SPLIT = [(np.arange(10), np.arange(10, 20))]
+from planted import fit_planted, planted_binary_problem, planted_mixed_problem
 
 
 def _planted(bits):
@@ -42,16 +33,6 @@ def test_surrogate_falls_back_to_main_effects_on_huge_spaces(monkeypatch):
     assert surrogate.predict(bits).shape == (50,)
 
 
-def _search(problem, seed, noise, **params):
-    X, y = planted_data()
-    estimator = PlantedEstimator(problem=problem, noise=noise)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return HarmonicaSearchCV(
-            estimator, problem.space, cv=ONE_SPLIT, random_state=seed, **params
-        ).fit(X, y)
-
-
 def _true_values(problem, search, rows):
     params = np.asarray(search.cv_results_["params"], dtype=object)[rows]
     return np.array([problem.value({**problem.defaults(), **p}) for p in params])
@@ -62,8 +43,8 @@ def test_pool_spends_the_budget_when_the_restriction_runs_out(seed):
     # 12 bits, 4 strong terms: the stages fix most relevant bits and the
     # restricted space holds fewer new candidates than the final stage wants.
     problem = planted_binary_problem(seed, n_vars=12, n_terms=4)
-    uniform = _search(problem, seed, 0.1, n_iter=300, final_stage="random", final_pool=1)
-    pooled = _search(problem, seed, 0.1, n_iter=300, final_stage="random", final_pool=4)
+    uniform = fit_planted(problem, seed, 0.1, n_iter=300, final_stage="random", final_pool=1)
+    pooled = fit_planted(problem, seed, 0.1, n_iter=300, final_stage="random", final_pool=4)
     assert uniform.budget_spent_ < 0.9 * 300
     assert pooled.budget_spent_ >= 299
     # The pooled run still evaluates every candidate the uniform run did.
@@ -84,7 +65,7 @@ def test_pool_raises_the_quality_of_the_final_stage_candidates():
         problem = planted_mixed_problem(seed)
         means = []
         for pool in (1, 4):
-            search = _search(problem, seed, 0.035, n_iter=200, final_pool=pool)
+            search = fit_planted(problem, seed, 0.035, n_iter=200, final_pool=pool)
             first_rung = (np.asarray(search.cv_results_["phase"]) == "halving") & (
                 np.asarray(search.cv_results_["rung"]) == 0
             )
