@@ -150,6 +150,8 @@ def main(argv=None):
         "--width", type=int, default=1, help="multiplies the hidden layers' widths (128-512)"
     )
     args = parser.parse_args(argv)
+    if args.width < 1:
+        parser.error(f"--width must be a positive integer, got {args.width}")
 
     n_gpus = _gpu_count()
     if n_gpus is None:

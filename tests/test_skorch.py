@@ -516,6 +516,19 @@ def test_search_on_a_real_gpu_with_two_workers_refits_there():
     assert search.score(X, y) > 0.5
 
 
+def test_gpu_check_script_refuses_a_width_below_one(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    with pytest.raises(SystemExit):
+        gpu_check.main(["--width", "0"])
+    assert "--width must be a positive integer, got 0" in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------- extras
 def _weights(net):
     return np.concatenate([p.detach().numpy().ravel() for p in net.module_.parameters()])
