@@ -21,9 +21,11 @@ Usage::
 
     python -m benchmarks.spectral_speed                 # 300 x 60, degree 3
     python -m benchmarks.spectral_speed --n-samples 100,300 --n-bits 30,60,120
+    python -m benchmarks.spectral_speed --threads 2
 
-Native threads are limited to one (``threadpool_limits(1)``), as in the
-benchmark runs.
+Native threads (BLAS, OpenMP) are limited to ``--threads`` (default 1, as
+in the benchmark runs; ``--threads 2`` measures the step "on 2 cores": during
+a search the driver runs it while the workers wait for the next batch).
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def time_spectral_step(
     n_best: int = 4,
     repeats: int = 10,
     seed: int = 0,
+    threads: int = 1,
 ) -> dict[str, np.ndarray]:
     """Time the parts of one spectral step.
 
@@ -122,7 +125,7 @@ def time_spectral_step(
     def step():
         return refine(restriction, space, fit(), free, effects, n_best)
 
-    with threadpool_limits(limits=1):
+    with threadpool_limits(limits=threads):
         return {
             "parity_features": time_call(lambda: parity_features(bits, degree), repeats),
             "fit_sparse_polynomial": time_call(fit, repeats),
@@ -144,14 +147,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--n-terms", type=int, default=5)
     parser.add_argument("--n-best", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     header = (
         f"{'samples':>7} {'bits':>5} {'features':>9}  {'step':<30}"
         f"{'median ms':>10} {'IQR ms':>17}"
     )
     print(
         f"degree {args.degree}, n_terms {args.n_terms}, n_best {args.n_best}, "
-        f"{args.repeats} repeats, 1 thread"
+        f"{args.repeats} repeats, {args.threads} native thread(s)"
     )
     print(header)
     print("-" * len(header))
@@ -159,7 +165,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         for n_bits in args.n_bits:
             n_features = n_parity_features(np.arange(n_bits), args.degree)
             timings = time_spectral_step(
-                n_samples, n_bits, args.degree, args.n_terms, args.n_best, args.repeats
+                n_samples,
+                n_bits,
+                args.degree,
+                args.n_terms,
+                args.n_best,
+                args.repeats,
+                threads=args.threads,
             )
             for name, seconds in timings.items():
                 q25, q50, q75 = np.percentile(seconds * 1e3, [25, 50, 75])

@@ -121,3 +121,23 @@ def test_time_to_match_on_hand_made_runs():
     # harmonica vs random: seed 0 at ratio 0.4, seed 1 never.
     assert "| 20 | harmonica | random | 2 | ∞ | 1/2 | 1 | ∞ | 0/2 |" in text
     assert "## Search overhead and parallel efficiency" in text
+
+
+def test_spectral_speed_prints_every_step(capsys):
+    from benchmarks import spectral_speed
+
+    spectral_speed.main(
+        ["--n-samples", "40", "--n-bits", "8", "--repeats", "2", "--threads", "2"]
+    )
+    out = capsys.readouterr().out
+    assert "2 native thread(s)" in out
+    for step in ("parity_features", "fit_sparse_polynomial", "refine", "spectral step"):
+        assert step in out
+
+
+def test_spectral_speed_refuses_zero_threads(capsys):
+    from benchmarks import spectral_speed
+
+    with pytest.raises(SystemExit):
+        spectral_speed.main(["--threads", "0"])
+    assert "--threads must be at least 1, got 0" in capsys.readouterr().err
