@@ -521,7 +521,8 @@ def run_halving_random_search(
 ) -> Result:
     """Run ``HalvingRandomSearchCV`` with the most candidates the budget allows.
 
-    The resource is the number of training rows and the factor 3. For each
+    The resource is the task's (the number of training rows unless the task
+    names an estimator parameter, such as a net's epochs) and the factor 3. For each
     candidate count, ``min_resources`` is chosen as sklearn's "exhaust" does
     (the last round uses as many rows as possible, starting no lower than
     sklearn's "smallest"), and the largest count whose total cost fits the
@@ -532,8 +533,8 @@ def run_halving_random_search(
     task : Task
         The task to tune.
     budget : int
-        Number of full evaluations (a row at ``r`` samples costs
-        ``r / n_samples``).
+        Number of full evaluations (a row at resource ``r`` costs
+        ``r / max_resources``).
     seed : int
         Seeds the sampling and the subsampling.
     n_jobs : int or None, default=1
@@ -546,10 +547,14 @@ def run_halving_random_search(
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingRandomSearchCV
 
-    max_resources = len(task.X)
-    smallest = 2 * _n_splits(task)
-    if is_classifier(task.estimator):
-        smallest *= len(np.unique(task.y))
+    if task.resource == "n_samples":
+        max_resources = len(task.X)
+        smallest = 2 * _n_splits(task)
+        if is_classifier(task.estimator):
+            smallest *= len(np.unique(task.y))
+    else:
+        max_resources = int(task.estimator.get_params()[task.resource])
+        smallest = 1
     n_candidates, min_resources = 1, max_resources
     for candidates in range(1, budget * max_resources // smallest + 1):
         resources, cost = _halving_plan(
@@ -563,6 +568,7 @@ def run_halving_random_search(
         task.param_space,
         n_candidates=n_candidates,
         factor=_HALVING_FACTOR,
+        resource=task.resource,
         min_resources=min_resources,
         max_resources=max_resources,
         cv=task.cv,
@@ -719,7 +725,10 @@ def run_harmonica(
         Name recorded in the result (e.g. of a variant).
     **search_params
         Other parameters of ``HarmonicaSearchCV`` (``n_best``, ``degree``,
-        ...), for variants of the method.
+        ...), for variants of the method. A ``resource`` that names a key of
+        the task's space is taken out of the space, since the search sets it;
+        unless ``max_resources`` is given, it is the largest value the space
+        listed for that key.
 
     Returns
     -------
@@ -733,9 +742,16 @@ def run_harmonica(
     from harmonica_sklearn import HarmonicaSearchCV
 
     scorer = _clocked_scorer(task)
+    param_space = task.param_space
+    search_params.setdefault("resource", task.resource)
+    resource = search_params["resource"]
+    if resource not in ("n_samples", task.resource):
+        param_space, largest = _without_resource(param_space, resource)
+        if largest is not None:
+            search_params.setdefault("max_resources", largest)
     search = HarmonicaSearchCV(
         task.estimator,
-        task.param_space,
+        param_space,
         n_iter=budget,
         cv=task.cv,
         n_jobs=n_jobs,
@@ -745,6 +761,22 @@ def run_harmonica(
         **search_params,
     )
     return _result_from_search(method, task, budget, seed, n_jobs, search, scorer)
+
+
+def _without_resource(
+    param_space: Mapping[str, Any] | Sequence[Mapping[str, Any]], resource: str
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Drop ``resource`` from every sub-space; return them and its largest listed value.
+
+    The value is None when no sub-space lists ``resource`` with integers.
+    """
+    subspaces, listed = [], []
+    for subspace in _subspaces(param_space):
+        values = subspace.get(resource)
+        if isinstance(values, Sequence) and not isinstance(values, str):
+            listed += [v for v in values if isinstance(v, int)]
+        subspaces.append({k: v for k, v in subspace.items() if k != resource})
+    return subspaces, max(listed, default=None)
 
 
 METHODS: dict[str, Callable[..., Result]] = {

