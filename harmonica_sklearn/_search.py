@@ -700,11 +700,14 @@ class _SearchRun:
             max_subtasks=len(candidates) * self.search.n_splits_,
             sequential_subtasks=False,
         ).call_on_fit_task_begin(estimator=self.search)
-        results = self.evaluate_candidates(
-            candidates, cv=cv, more_results=more_results, callback_ctx=batch_ctx
-        )
-        batch_ctx.call_on_fit_task_end(estimator=self.search)
-        return results
+        try:
+            return self.evaluate_candidates(
+                candidates, cv=cv, more_results=more_results, callback_ctx=batch_ctx
+            )
+        finally:
+            # Also when a lost worker cut the batch short: its rerun is
+            # unreported, and a task left open would keep a progress bar waiting.
+            batch_ctx.call_on_fit_task_end(estimator=self.search)
 
     def _resource_too_small(self, phase, rung, resource, exc):
         """The message for a batch at a reduced resource whose fits all failed."""

@@ -111,3 +111,25 @@ def test_search_task_announces_its_batches(params):
         evaluations = [ctx for ctx in tree.begun if ctx.parent is batch]
         assert len(evaluations) == batch.max_subtasks
     assert sorted(map(id, tree.begun)) == sorted(map(id, tree.ended))
+
+
+def test_a_batch_hit_by_a_lost_worker_still_ends_its_task(monkeypatch):
+    # The batch is evaluated again (unreported); the task the first attempt
+    # began must end all the same, or progress displays wait for it forever.
+    from sklearn.model_selection import _search as sklearn_search
+
+    lost = type("KilledWorker", (Exception,), {"__module__": "distributed.scheduler"})
+    fit_and_score, calls = sklearn_search._fit_and_score, []
+
+    def loses_the_eleventh_fit(*args, **kwargs):
+        calls.append(None)
+        if len(calls) == 11:
+            raise lost("simulated loss")
+        return fit_and_score(*args, **kwargs)
+
+    monkeypatch.setattr(sklearn_search, "_fit_and_score", loses_the_eleventh_fit)
+    tree = RecordingCallback()
+    with pytest.warns(RuntimeWarning, match=r"a worker was lost .*retry 1 of 2"):
+        _search().set_callbacks(tree).fit(*planted_data())
+    assert len(tree.begun) > 1
+    assert sorted(map(id, tree.begun)) == sorted(map(id, tree.ended))
