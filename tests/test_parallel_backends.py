@@ -136,7 +136,7 @@ def _assert_same_search(expected, actual):
 
 
 class _Killer(threading.Thread):
-    """Kills one worker process while the search runs.
+    """Kills one worker process while the search runs (``with killer:``).
 
     ``find_victim()`` returns ``(pid, info)`` or None; it is polled every
     10 ms, starting ``delay`` seconds after ``start()``, until it names a
@@ -177,6 +177,13 @@ class _Killer(threading.Thread):
         self.done.set()
         self.join(20)
         assert self.error is None, f"the killer thread failed: {self.error!r}"
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
 
 
 class _BatchLost(Exception):
@@ -518,13 +525,9 @@ def test_dask_search_survives_a_killed_worker(dask_client):
     expected = _reference(final_stage="random")
     pids = _dask_worker_pids(dask_client)
     killer = _Killer(_dask_victim(dask_client, pids, holder=False))
-    with parallel_config(backend="dask"):
-        killer.start()
-        try:
-            search = _search(sleep=0.03, final_stage="random").fit(X, Y)
-            end = time.monotonic()
-        finally:
-            killer.stop()
+    with parallel_config(backend="dask"), killer:
+        search = _search(sleep=0.03, final_stage="random").fit(X, Y)
+        end = time.monotonic()
     assert killer.killed_pid is not None, "no busy worker was found to kill"
     assert killer.killed_pid in pids.values() and killer.info["tasks"]
     assert killer.kill_time < end  # killed mid-search, with tasks in flight
@@ -555,13 +558,9 @@ def test_dask_search_survives_losing_the_worker_with_scattered_data(dask_client)
         _dask_victim(dask_client, pids, holder=True), after_kill=_data_lost_with(dask_client)
     )
     try:
-        with parallel_config(backend="dask"):
-            killer.start()
-            try:
-                with _lost_batch_raises_batch_lost("FutureCancelledError", "CancelledError"):
-                    search = _search(sleep=0.03, final_stage="random").fit(X, Y)
-            finally:
-                killer.stop()
+        with parallel_config(backend="dask"), killer:
+            with _lost_batch_raises_batch_lost("FutureCancelledError", "CancelledError"):
+                search = _search(sleep=0.03, final_stage="random").fit(X, Y)
         if killer.killed_pid is None or not killer.after:
             # Dask had copied the data to the other worker: nothing was lost.
             pytest.skip("no worker was caught holding the only copy of scattered data")
@@ -638,13 +637,9 @@ def test_ray_search_survives_a_killed_worker_with_actor_restarts(ray_session):
     expected = _reference(final_stage="random")
     killer = _Killer(_ray_busy_actor(ray_session))
     remote_args = {"max_restarts": 2, "max_task_retries": 2}
-    with parallel_config(backend="ray", n_jobs=2, ray_remote_args=remote_args):
-        killer.start()
-        try:
-            search = _search(sleep=0.03, final_stage="random").fit(X, Y)
-            end = time.monotonic()
-        finally:
-            killer.stop()
+    with parallel_config(backend="ray", n_jobs=2, ray_remote_args=remote_args), killer:
+        search = _search(sleep=0.03, final_stage="random").fit(X, Y)
+        end = time.monotonic()
     assert killer.killed_pid is not None, "no busy Ray actor was found to kill"
     assert killer.kill_time < end
     assert _pid_is_gone(killer.killed_pid)
@@ -659,13 +654,9 @@ def test_ray_search_survives_a_killed_worker_by_default(ray_session):
     and HarmonicaSearchCV runs the batch again."""
     expected = _reference(final_stage="random")
     killer = _Killer(_ray_busy_actor(ray_session))
-    with parallel_config(backend="ray", n_jobs=2):
-        killer.start()
-        try:
-            with _lost_batch_raises_batch_lost("ActorDiedError", "RayActorError"):
-                search = _search(sleep=0.03, final_stage="random").fit(X, Y)
-        finally:
-            killer.stop()
+    with parallel_config(backend="ray", n_jobs=2), killer:
+        with _lost_batch_raises_batch_lost("ActorDiedError", "RayActorError"):
+            search = _search(sleep=0.03, final_stage="random").fit(X, Y)
     assert killer.killed_pid is not None, "no busy Ray actor was found to kill"
     _assert_same_search(expected, search)
 
