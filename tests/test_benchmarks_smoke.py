@@ -190,3 +190,14 @@ def test_a_harmonica_variant_resource_is_taken_out_of_the_space():
     assert max(evaluation.cost for evaluation in result.trace) == 1.0
     # The largest listed value became max_resources.
     assert result.best_params["max_iter"] == 40
+
+
+def test_ablation_problems_have_their_optimum_and_run():
+    from benchmarks import ablations
+
+    problem = ablations.mixed_problem(0)
+    optimum, best = problem.maximize()
+    # Dummies do not move the value.
+    assert problem.value({**best, "d0": True}) == optimum
+    regret = ablations.run(problem, 0, 40, {})
+    assert 0 <= regret < float("inf")
