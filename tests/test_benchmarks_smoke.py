@@ -201,3 +201,17 @@ def test_ablation_problems_have_their_optimum_and_run():
     assert problem.value({**best, "d0": True}) == optimum
     regret = ablations.run(problem, 0, 40, {})
     assert 0 <= regret < float("inf")
+
+
+@pytest.mark.timeout(120)
+def test_a_parallel_run_starts_from_warm_workers_and_measures_its_efficiency():
+    from benchmarks.methods import run_random_search
+
+    # svc_digits is small; two workers, both started by the warm-up.
+    row, trace = run.run_job(
+        run.Job(task="svc_digits", method="random", budget=4, seed=0, n_jobs=2),
+        run_random_search,
+    )
+    assert row["status"] == "ok", row["message"]
+    assert len(trace) == 4
+    assert 0 < row["parallel_efficiency"] <= 1.5
