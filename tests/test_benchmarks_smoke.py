@@ -204,10 +204,11 @@ def test_ablation_problems_have_their_optimum_and_run():
 
 
 @pytest.mark.timeout(120)
-def test_a_parallel_run_starts_from_warm_workers_and_measures_its_efficiency():
+def test_a_parallel_run_warms_its_workers_up_and_measures_its_efficiency():
     from benchmarks.methods import run_random_search
 
-    # svc_digits is small; two workers, both started by the warm-up.
+    # Smoke only: that the workers were warm shows in timings, which unit
+    # tests do not assert on (benchmarks/README.md has the measurements).
     row, trace = run.run_job(
         run.Job(task="svc_digits", method="random", budget=4, seed=0, n_jobs=2),
         run_random_search,
