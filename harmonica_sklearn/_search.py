@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import numbers
 import os
 import queue
@@ -13,31 +12,18 @@ import warnings
 import joblib
 import numpy as np
 import sklearn
-from scipy.stats import norm, rankdata
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import _num_samples
 
 from ._checkpoint import CheckpointStore, fingerprint
-from ._halving import SubsampledSplits, halving_schedule, rung_resources
-from ._report import (
-    StageReport,
-    best_observed,
-    format_report,
-    normalise,
-    readable_term,
-    scores_at_normal_scores,
-    term_effects,
-    term_importances,
-)
-from ._restriction import Restriction, refine
+from ._halving import SubsampledSplits
+from ._optimizer import HarmonicaOptimizer
+from ._report import format_report
 from ._space import SearchSpace, _as_branch_list
-from ._spectral import fit_sparse_polynomial, supported_degree
-from ._surrogate import fit_surrogate
 
 __all__ = ["HarmonicaSearchCV"]
 
@@ -47,21 +33,6 @@ _BASE_FIT_CHECKS_INPUT = parse_version(
     parse_version(sklearn.__version__).base_version
 ) >= parse_version("1.9")
 
-# Share of n_iter given to the spectral stages when they are sized
-# automatically; the rest goes to the final stage.
-SPECTRAL_SHARE = 0.6
-# A spectral stage with fewer samples than this cannot separate terms from
-# noise; smaller budgets skip the spectral stages.
-MIN_STAGE_SIZE = 20
-# Automatic stages hold at least this many samples each (at most
-# MAX_AUTO_STAGES): several small stages beat one large one on the planted
-# benchmarks, as each stage re-fits inside a smaller space.
-AUTO_STAGE_SIZE = 60
-MAX_AUTO_STAGES = 3
-# Largest pool of the final stage's surrogate (candidates drawn and scored).
-MAX_POOL_SIZE = 20_000
-# Draw rounds when looking for candidates not evaluated yet.
-_UNIQUE_DRAW_ROUNDS = 20
 # Reruns of a batch of fits lost with a worker (see _SearchRun._evaluate_batch).
 _MAX_BATCH_RETRIES = 2
 # Exceptions by which a joblib backend says that a worker, or data only it
@@ -436,7 +407,6 @@ class HarmonicaSearchCV(BaseSearchCV):
             self._y_classes = np.unique(np.asarray(y), return_inverse=True)[1]
         self._n_samples = _num_samples(X)
         self._set_resources()
-        self._plan = self._stage_plan()
         if self.checkpoint is not None:
             CheckpointStore(self.checkpoint).open(
                 fingerprint(
@@ -512,87 +482,56 @@ class HarmonicaSearchCV(BaseSearchCV):
 
     # ------------------------------------------------------------ search
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        space = self.space_
-        exhaustive = space.is_finite() and space.size() <= self.n_iter
+        optimizer = self._optimizer()
         run = _SearchRun(
             self,
             evaluate_candidates,
-            check_random_state(self.random_state),
             callback_ctx,
-            max_batches=self._max_batches(exhaustive),
+            max_batches=optimizer.max_batches(),
         )
-        self.stages_ = []
-        self.n_candidates_, self.n_resources_ = [], []
-        self.final_stage_ = {}
-        if exhaustive:
-            self.search_mode_ = "exhaustive"
-            run.evaluate_grid()
-        else:
-            self.search_mode_ = "spectral"
-            n_stages, stage_size = self._plan
-            restriction = Restriction.unrestricted(space)
-            for stage in range(1, n_stages + 1):
-                restriction, report = run.spectral_stage(stage, stage_size, restriction)
-                if report is None:  # the restricted space is exhausted
-                    break
-                self.stages_.append(report)
-            final = len(self.stages_) + 1
-            if self.final_stage == "halving":
-                run.halving(final, restriction)
-            else:
-                run.random(final, restriction)
+        while (batch := optimizer.ask_batch()) is not None:
+            optimizer.tell_batch(batch, run.evaluate(batch))
         run.close()
-        self.budget_spent_ = run.spent
-        self.param_importances_ = normalise(_summed_importances(space, self.stages_))
-        del self._splits, self._y_classes, self._plan
+        self.space_ = optimizer.space_
+        self.search_mode_ = optimizer.search_mode_
+        self.stages_ = optimizer.stages_
+        self.n_candidates_ = optimizer.n_candidates_
+        self.n_resources_ = optimizer.n_resources_
+        self.final_stage_ = optimizer.final_stage_
+        self.budget_spent_ = optimizer.budget_spent_
+        self.param_importances_ = optimizer.param_importances_
+        del self._splits, self._y_classes
 
-    def _max_batches(self, exhaustive):
-        """Most calls to ``evaluate_candidates``: spectral stages, then rungs.
+    def _optimizer(self):
+        """The ask/tell optimizer with this search's settings and resources."""
+        optimizer = HarmonicaOptimizer(
+            self.param_space,
+            n_iter=self.n_iter,
+            random_state=self.random_state,
+            n_stages=self.n_stages,
+            stage_size=self.stage_size,
+            degree=self.degree,
+            n_terms=self.n_terms,
+            n_best=self.n_best,
+            alpha=self.alpha,
+            distribution_bits=self.distribution_bits,
+            final_stage=self.final_stage,
+            final_pool=self.final_pool,
+            factor=self.factor,
+            min_resources=self.min_resources_,
+            max_resources=self.max_resources_,
+            spectral_resource=self._spectral_resource,
+            verbose=self.verbose,
+        )
+        optimizer._log_prefix = type(self).__name__
+        optimizer._draws_subsample_seed = self._subsamples
+        return optimizer
 
-        An upper bound (a stage or a rung can be skipped), which lets
-        progress callbacks show the search's progress while it runs.
-        """
-        if exhaustive:
-            return 1
-        if self.final_stage == "random":
-            return self._plan[0] + 1
-        rungs = rung_resources(self.min_resources_, self.max_resources_, self.factor)
-        return self._plan[0] + len(rungs)
-
-    def _stage_plan(self):
-        """(n_stages, stage_size) for the spectral stages."""
-        cost = self._spectral_resource / self.max_resources_
-        affordable = int(self.n_iter / cost)
-        if self.n_stages == "auto" and self.stage_size == "auto":
-            samples = int(SPECTRAL_SHARE * affordable)
-            n_stages = min(MAX_AUTO_STAGES, max(1, samples // AUTO_STAGE_SIZE))
-            stage_size = samples // n_stages
-            if stage_size < MIN_STAGE_SIZE:
-                return 0, 0
-            return n_stages, stage_size
-        if self.n_stages == "auto":
-            samples = int(SPECTRAL_SHARE * affordable)
-            n_stages = min(MAX_AUTO_STAGES, samples // self.stage_size)
-            return n_stages, self.stage_size
-        if self.stage_size == "auto":
-            if self.n_stages == 0:
-                return 0, 0
-            stage_size = int(SPECTRAL_SHARE * affordable) // self.n_stages
-            if stage_size < MIN_STAGE_SIZE:
-                raise ValueError(
-                    f"n_iter={self.n_iter} is too small for n_stages={self.n_stages}: "
-                    f"each stage would get {stage_size} candidates (at least "
-                    f"{MIN_STAGE_SIZE} are needed). Raise n_iter or lower n_stages."
-                )
-            return self.n_stages, stage_size
-        needed = self.n_stages * self.stage_size * cost
-        if needed > self.n_iter:
-            raise ValueError(
-                f"n_iter={self.n_iter} is too small for n_stages={self.n_stages} "
-                f"stages of stage_size={self.stage_size} candidates (they cost "
-                f"{needed:g} full evaluations). Raise n_iter or lower them."
-            )
-        return self.n_stages, self.stage_size
+    def _subsamples(self, resource):
+        """Whether an evaluation at ``resource`` trains on subsampled folds."""
+        return self.resource == "n_samples" and (
+            resource < self.max_resources_ or self.max_resources_ < self._n_samples
+        )
 
     def _select_best_index(self, refit, refit_metric, results):
         """Best row among the candidates evaluated at full resource."""
@@ -610,11 +549,9 @@ class HarmonicaSearchCV(BaseSearchCV):
 
 
 class _SearchRun:
-    """The state of one ``_run_search``: budget, evaluated candidates, data."""
+    """Evaluation of the optimizer's batches through ``evaluate_candidates``."""
 
-    def __init__(
-        self, search, evaluate_candidates, rng, callback_ctx=None, max_batches=None
-    ):
+    def __init__(self, search, evaluate_candidates, callback_ctx=None, max_batches=None):
         self.search = search
         # sklearn >= 1.9 callbacks (e.g. ProgressBar): one "search" task whose
         # subtasks are the evaluated batches (stages, rungs).
@@ -623,33 +560,26 @@ class _SearchRun:
             self.callback_ctx = callback_ctx.subcontext(
                 task_name="search", max_subtasks=max_batches
             ).call_on_fit_task_begin(estimator=search)
-        self.space = search.space_
         self.evaluate_candidates = evaluate_candidates
-        self.rng = rng
-        self.spent = 0.0
-        self.seen = set()
-        # Spectral-stage evaluations: candidates, encoded bits, driving score.
-        self.evaluated = []
-        self.bits = np.zeros((0, self.space.n_bits), dtype=np.int8)
-        self.scores = np.zeros(0)
 
     # ---------------------------------------------------------- evaluation
-    def evaluate(self, candidates, *, stage, phase, rung, resource):
-        """Cross-validate ``candidates`` (dicts) at ``resource``; return scores."""
+    def evaluate(self, batch):
+        """Cross-validate the trials of ``batch``; return their scores."""
         search = self.search
+        candidates = [t.params for t in batch.trials]
+        stage, phase, rung, resource = batch.stage, batch.phase, batch.rung, batch.resource
         n = len(candidates)
         # The fixed splits, also where BaseSearchCV (sklearn < 1.9) would
         # split the user's cv again for every batch.
         cv = search._checked_cv_orig
-        if search.resource == "n_samples":
-            if resource < search.max_resources_ or search.max_resources_ < search._n_samples:
-                cv = SubsampledSplits(
-                    search._splits,
-                    resource / search._n_samples,
-                    random_state=self.rng.randint(2**31 - 1),
-                    y_classes=search._y_classes,
-                )
-        else:
+        if batch.seed is not None:
+            cv = SubsampledSplits(
+                search._splits,
+                resource / search._n_samples,
+                random_state=batch.seed,
+                y_classes=search._y_classes,
+            )
+        elif search.resource != "n_samples":
             candidates = [{**c, search.resource: resource} for c in candidates]
         more_results = {
             "stage": [stage] * n,
@@ -657,14 +587,13 @@ class _SearchRun:
             "rung": [rung] * n,
             "n_resources": [resource] * n,
         }
-        batch = _batch_name(stage, phase, rung)
+        name = _batch_name(stage, phase, rung)
         try:
-            results = self._evaluate_batch(batch, candidates, cv, more_results)
+            results = self._evaluate_batch(name, candidates, cv, more_results)
         except ValueError as exc:
             if resource < search.max_resources_ and _all_fits_failed(exc):
                 raise ValueError(self._resource_too_small(phase, rung, resource, exc)) from exc
             raise
-        self.spent += n * resource / search.max_resources_
         return np.asarray(results[_driving_key(search, results)][-n:], dtype=float)
 
     def _evaluate_batch(self, batch, candidates, cv, more_results):
@@ -729,264 +658,10 @@ class _SearchRun:
             f"{search.resource} than that. {fix}, or see the failures below.\n{exc}"
         )
 
-    def draw_unseen(self, restriction, n, exclude=()):
-        """Up to ``n`` distinct candidates from ``restriction`` never evaluated
-        before and not in ``exclude`` (candidate keys).
-
-        Returns ``index, offset, keys``; nothing is marked as seen.
-        """
-        index_rows, offset_rows, keys = [], [], []
-        taken = set(exclude)
-        for _ in range(_UNIQUE_DRAW_ROUNDS):
-            index, offset, _ = restriction.sample(self.space, n, self.rng)
-            for i in range(n):
-                key = self.space.candidate_key(index[i], offset[i])
-                if key in self.seen or key in taken:
-                    continue
-                taken.add(key)
-                keys.append(key)
-                index_rows.append(index[i])
-                offset_rows.append(offset[i])
-                if len(index_rows) == n:
-                    return np.array(index_rows), np.array(offset_rows), keys
-        if not index_rows:
-            empty_index = np.zeros((0, self.space.n_params), np.intp)
-            return empty_index, np.zeros((0, self.space.n_params)), keys
-        return np.array(index_rows), np.array(offset_rows), keys
-
-    def draw_new(self, restriction, n):
-        """Up to ``n`` candidates from ``restriction`` never evaluated before,
-        marked as seen."""
-        index, offset, keys = self.draw_unseen(restriction, n)
-        self.seen.update(keys)
-        return index, offset
-
-    def best_evaluated(self, restriction, n):
-        """The ``n`` best spectral-stage candidates inside ``restriction``."""
-        if not self.evaluated:
-            return []
-        inside = np.flatnonzero(restriction.match(self.bits) >= 0)
-        best = inside[np.argsort(-_impute_failures(self.scores[inside]), kind="stable")]
-        return [self.evaluated[i] for i in best[:n]]
-
-    def new_or_best(self, restriction, n):
-        """``n`` candidates for the final stage: new draws from the restricted
-        space, completed (when a finite restricted space is exhausted) by the
-        best spectral-stage candidates inside it, so that the final stage
-        always evaluates something at full resource."""
-        candidates = self.decode(*self.draw_new(restriction, n))
-        self.search.final_stage_ = _final_stage_summary(len(candidates), 0, len(candidates), 0)
-        return candidates + self.best_evaluated(restriction, n - len(candidates))
-
-    def final_candidates(self, restriction, n):
-        """``n`` candidates for the final stage, ranked by the surrogate.
-
-        The pool holds ``final_pool * n`` new draws from ``restriction``,
-        topped up from the whole space when the restricted space has too few
-        left; the surrogate keeps the best ``n`` of it.
-        """
-        pool_size = min(self.search.final_pool * n, max(n, MAX_POOL_SIZE))
-        if pool_size == n or len(self.scores) < MIN_STAGE_SIZE:
-            return self.new_or_best(restriction, n)
-        index, offset, keys = self.draw_unseen(restriction, pool_size)
-        n_restricted = len(keys)
-        if n_restricted < pool_size and restriction.fixed_bits.size > 0:
-            more = self.draw_unseen(
-                Restriction.unrestricted(self.space), pool_size - n_restricted, keys
-            )
-            index = np.concatenate([index, more[0]])
-            offset = np.concatenate([offset, more[1]])
-            keys = keys + more[2]
-        surrogate = fit_surrogate(
-            self.bits, _normal_scores(_impute_failures(self.scores)), self.space.bit_owner()
-        )
-        predicted = surrogate.predict(self.space.encode(index))
-        chosen = np.argsort(-predicted, kind="stable")[:n]
-        self.seen.update(keys[i] for i in chosen)
-        self.search.final_stage_ = _final_stage_summary(
-            len(keys), len(keys) - n_restricted, len(chosen), int(np.sum(chosen >= n_restricted))
-        )
-        self.log(
-            f"final stage: the surrogate kept {len(chosen)} of {len(keys)} new "
-            f"candidates ({len(keys) - n_restricted} from outside the restriction)"
-        )
-        candidates = self.decode(index[chosen], offset[chosen])
-        return candidates + self.best_evaluated(restriction, n - len(candidates))
-
-    def decode(self, index, offset):
-        return [self.space.decode(i, o) for i, o in zip(index, offset)]
-
-    # --------------------------------------------------------------- modes
-    def evaluate_grid(self):
-        search = self.search
-        # From the space, not ParameterGrid(param_space): the space has
-        # listed small discrete distributions, which ParameterGrid rejects.
-        candidates = self.space.grid()
-        self.evaluate(
-            candidates, stage=0, phase="exhaustive", rung=0, resource=search.max_resources_
-        )
-        self.log(f"exhaustive: {len(candidates)} candidates at full resource")
-
-    def spectral_stage(self, stage, stage_size, restriction):
-        """Sample, evaluate, fit, restrict.
-
-        Returns the new restriction and the stage's report (None, with the
-        restriction unchanged, when no new candidate is left to draw).
-        """
-        search, space = self.search, self.space
-        index, offset = self.draw_new(restriction, stage_size)
-        if len(index) == 0:
-            return restriction, None
-        resource = search._spectral_resource
-        candidates = self.decode(index, offset)
-        scores = self.evaluate(
-            candidates, stage=stage, phase="spectral", rung=0, resource=resource
-        )
-        _warn_non_finite(scores, f"Stage {stage}")
-        self.evaluated.extend(candidates)
-        self.bits = np.vstack([self.bits, space.encode(index)])
-        self.scores = np.concatenate([self.scores, scores])
-
-        alternative = restriction.match(self.bits)
-        inside = alternative >= 0
-        y = _normal_scores(_impute_failures(self.scores[inside]))
-        alternative = alternative[inside]
-        effects = np.array(
-            [
-                y[alternative == a].mean() if np.any(alternative == a) else y.mean()
-                for a in range(restriction.n_alternatives)
-            ]
-        )
-        free = restriction.free_bits(space.n_bits)
-        groups = space.bit_owner()[free]
-        within_memory = supported_degree(groups, len(y), search.degree, n_terms=0)
-        if within_memory < search.degree:
-            warnings.warn(
-                f"Stage {stage}: parity features of degree {search.degree} over "
-                f"{len(free)} bits would not fit in memory; using degree "
-                f"{within_memory} at most.",
-                UserWarning,
-            )
-        degree = supported_degree(groups, len(y), within_memory, search.n_terms)
-        polynomial = fit_sparse_polynomial(
-            self.bits[inside][:, free],
-            y - effects[alternative],
-            degree=degree,
-            n_terms=search.n_terms,
-            alpha=search.alpha,
-            groups=groups,
-        )
-        new_restriction, predicted = refine(
-            restriction, space, polynomial, free, effects - effects.mean(), search.n_best
-        )
-        term_bits = [tuple(int(free[i]) for i in subset) for subset in polynomial.subsets]
-        raw = self.scores[inside]
-        effects_in_score_units = term_effects(
-            self.bits[inside], raw, alternative, term_bits
-        )
-        finite = raw[np.isfinite(raw)]
-        report = StageReport(
-            stage=stage,
-            n_candidates=len(index),
-            n_fit_samples=int(inside.sum()),
-            n_resources=resource,
-            degree=degree,
-            terms=[
-                (readable_term(space, bits), float(c))
-                for bits, c in zip(term_bits, polynomial.coefs)
-            ],
-            term_bits=term_bits,
-            intercept=float(polynomial.intercept),
-            restriction=new_restriction.describe(space),
-            predicted_scores=[float(p + polynomial.intercept) for p in predicted],
-            best_score=best_observed(scores),
-            importances=normalise(
-                term_importances(space, term_bits, polynomial.coefs)
-            ),
-            term_effects=effects_in_score_units,
-            score_mean=float(finite.mean()) if finite.size else float("nan"),
-            score_std=float(finite.std()) if finite.size else float("nan"),
-            predicted_raw_scores=scores_at_normal_scores(
-                _impute_failures(raw), predicted + polynomial.intercept + effects.mean()
-            ),
-        )
-        self.log(
-            f"stage {stage}: {len(index)} candidates at {search.resource}={resource}, "
-            f"best {report.best_score:.4f}, "
-            f"{len(polynomial.subsets)} terms, {new_restriction.n_alternatives} kept"
-        )
-        return new_restriction, report
-
-    def halving(self, stage, restriction):
-        search = self.search
-        budget = search.n_iter - self.spent
-        schedule = halving_schedule(
-            budget, search.min_resources_, search.max_resources_, search.factor
-        )
-        candidates = self.final_candidates(restriction, schedule.n_candidates[0])
-        for rung, resource in enumerate(schedule.resources):
-            if not candidates:
-                break
-            scores = self.evaluate(
-                candidates, stage=stage, phase="halving", rung=rung, resource=resource
-            )
-            search.n_candidates_.append(len(candidates))
-            search.n_resources_.append(resource)
-            self.log(
-                f"halving rung {rung}: {len(candidates)} candidates at "
-                f"{search.resource}={resource}, best {best_observed(scores):.4f}"
-            )
-            if rung + 1 < schedule.n_rungs:
-                _warn_non_finite(scores, f"Halving rung {rung}")
-            n_keep = math.ceil(len(candidates) / search.factor)
-            candidates, scores = self.with_stage_candidates(candidates, scores, resource)
-            order = np.argsort(-_impute_failures(scores), kind="stable")[:n_keep]
-            candidates = [candidates[i] for i in order]
-
-    def with_stage_candidates(self, candidates, scores, resource):
-        """``candidates`` and ``scores`` joined by the spectral-stage
-        evaluations made at the same ``resource``.
-
-        They compete for promotion to the next rung at no cost: the best
-        settings the stages met (often inside the final restriction, and
-        never drawn again) then reach the full resource too.
-        """
-        if resource != self.search._spectral_resource or not self.evaluated:
-            return candidates, scores
-        present = {id(c) for c in candidates}
-        earlier = [i for i, c in enumerate(self.evaluated) if id(c) not in present]
-        return (
-            candidates + [self.evaluated[i] for i in earlier],
-            np.concatenate([scores, self.scores[earlier]]),
-        )
-
-    def random(self, stage, restriction):
-        search = self.search
-        n = int(search.n_iter - self.spent + 1e-9)
-        candidates = self.final_candidates(restriction, max(n, 1))
-        if candidates:
-            self.evaluate(
-                candidates, stage=stage, phase="random", rung=0, resource=search.max_resources_
-            )
-            search.n_candidates_.append(len(candidates))
-            search.n_resources_.append(search.max_resources_)
-
     def close(self):
         if self.callback_ctx is not None:
             self.callback_ctx.call_on_fit_task_end(estimator=self.search)
 
-    def log(self, message):
-        if self.search.verbose > 0:
-            print(f"[HarmonicaSearchCV] {message}")
-
-
-def _final_stage_summary(pool_size, pool_from_outside, n_kept, kept_from_outside):
-    return {
-        "pool_size": int(pool_size),
-        "pool_from_outside": int(pool_from_outside),
-        "n_kept": int(n_kept),
-        "kept_from_outside": int(kept_from_outside),
-    }
 
 
 def _batch_name(stage, phase, rung):
@@ -1059,51 +734,10 @@ def _all_fits_failed(exc):
     return re.search(r"All the \d+ fits failed", str(exc)) is not None
 
 
-def _warn_non_finite(scores, where):
-    """Say how many candidates of a batch the search will treat as failed."""
-    scores = np.asarray(scores, dtype=float)
-    counts = {
-        "NaN": int(np.isnan(scores).sum()),
-        "+inf": int(np.isposinf(scores).sum()),
-        "-inf": int(np.isneginf(scores).sum()),
-    }
-    n_bad = sum(counts.values())
-    if n_bad:
-        detail = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
-        warnings.warn(
-            f"{where}: {n_bad} of {len(scores)} candidates got a non-finite mean "
-            f"test score ({detail}). The search treats them as failed, as worse "
-            "than every finite score (+inf too), when it chooses where to search "
-            "next; cv_results_ keeps their scores and ranks.",
-            UserWarning,
-        )
 
 
-def _impute_failures(scores):
-    """Non-finite scores (failed fits, NaN scorers, +inf or -inf) become the
-    worst finite one.
-
-    +inf included: it comes from a broken scorer (a division by zero) more
-    often than from a perfect fit, and the spectral fit and the halving
-    rungs must not chase it.
-    """
-    scores = np.asarray(scores, dtype=float)
-    finite = np.isfinite(scores)
-    if finite.all() or not finite.any():
-        return np.where(finite, scores, 0.0)
-    return np.where(finite, scores, scores[finite].min())
 
 
-def _normal_scores(scores):
-    """Scores replaced by normal quantiles of their ranks.
-
-    The spectral fit then sees the *order* of the candidates, not the size of
-    a few catastrophic failures (a diverged net, a 10% accuracy): least
-    squares and its F-tests are not dragged by outliers, and the scale of
-    the scoring function does not matter.  Ties share their mean rank.
-    """
-    ranks = rankdata(scores)
-    return norm.ppf((ranks - 0.5) / len(scores))
 
 
 def _take_rows(results, rows):
@@ -1116,15 +750,6 @@ def _take_rows(results, rows):
     return subset
 
 
-def _summed_importances(space, reports):
-    total = {space.param_label(p): 0.0 for p in range(space.n_params)}
-    for report in reports:
-        shares = term_importances(
-            space, report.term_bits, [c for _, c in report.terms]
-        )
-        for name, value in shares.items():
-            total[name] += value
-    return total
 
 
 def _check_param_names(estimator, param_space):

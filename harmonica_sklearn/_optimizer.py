@@ -1,0 +1,521 @@
+"""Harmonica as an ask/tell optimizer.
+
+:class:`HarmonicaOptimizer` proposes batches of candidates (``ask``) and
+learns from their scores (``tell``); it never evaluates anything itself, so
+it tunes any objective: a scikit-learn estimator (``HarmonicaSearchCV`` is
+its client), a PyTorch training loop, a simulator, a remote job.
+
+A run is a sequence of batches: spectral stages (sample, fit a sparse
+polynomial, restrict), then successive halving (or random search) on the
+restricted space.  Every decision reads the :class:`~._history.History` of
+evaluations told so far (see ``_decisions.py``); the sequencing lives in
+:meth:`HarmonicaOptimizer._plan`, a generator that yields each batch and
+receives its scores.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from . import _decisions as decide
+from ._halving import halving_schedule, rung_resources
+from ._history import Batch, History, Trial
+from ._report import best_observed, normalise, term_importances
+from ._restriction import Restriction
+from ._space import SearchSpace
+
+__all__ = ["HarmonicaOptimizer"]
+
+
+class HarmonicaOptimizer:
+    """Spectral hyperparameter optimization (Harmonica) by ask and tell.
+
+    Parameters
+    ----------
+    param_space : dict or list of dicts
+        Parameter names mapped to lists of values or to scipy.stats
+        distributions, as for ``HarmonicaSearchCV``.
+    n_iter : int, default=100
+        Budget in full-resource evaluations.
+    random_state : int, RandomState instance or None, default=None
+    n_stages, stage_size, degree, n_terms, n_best, alpha, distribution_bits, \
+final_stage, final_pool, factor, spectral_resource :
+        As for :class:`HarmonicaSearchCV`.
+    max_resources : int or None, default=None
+        Full resource of an evaluation (epochs, iterations, rows...).  None:
+        no resource, every evaluation is a full one and the final stage
+        evaluates its candidates once.
+    min_resources : int or "auto", default="auto"
+        Resource of the first halving rung; "auto": ``max_resources /
+        factor**2``.
+    resource : str, default="resource"
+        Key under which ``ask`` puts the resource in each candidate (only
+        when ``max_resources`` is set).
+    verbose : int, default=0
+        1: a line per batch.
+
+    Attributes
+    ----------
+    history_ : History
+        Every evaluation told so far.
+    space_ : SearchSpace
+    done : bool
+        Whether the budget is spent (``ask`` then returns an empty list).
+    best_params_, best_score_ :
+        The best candidate evaluated at full resource, and its score.
+    stages_ : list of StageReport
+    search_mode_ : {"spectral", "exhaustive"}
+
+    Examples
+    --------
+    >>> from harmonica_sklearn import HarmonicaOptimizer
+    >>> def objective(x, y, flag):
+    ...     return -((x - 3) ** 2) - (y - 1) ** 2 + (flag == "on")
+    >>> opt = HarmonicaOptimizer(
+    ...     {"x": list(range(8)), "y": list(range(4)), "flag": ["on", "off"]},
+    ...     n_iter=32, random_state=0,
+    ... )
+    >>> while not opt.done:
+    ...     batch = opt.ask()
+    ...     opt.tell(batch, [objective(**params) for params in batch])
+    >>> opt.best_params_
+    {'flag': 'on', 'x': 3, 'y': 1}
+    """
+
+    def __init__(
+        self,
+        param_space,
+        *,
+        n_iter=100,
+        random_state=None,
+        n_stages="auto",
+        stage_size="auto",
+        degree=3,
+        n_terms=5,
+        n_best=4,
+        alpha=None,
+        distribution_bits=3,
+        final_stage="halving",
+        final_pool=32,
+        factor=3,
+        min_resources="auto",
+        max_resources=None,
+        spectral_resource="auto",
+        resource="resource",
+        verbose=0,
+    ):
+        self.param_space = param_space
+        self.n_iter = n_iter
+        self.random_state = random_state
+        self.n_stages = n_stages
+        self.stage_size = stage_size
+        self.degree = degree
+        self.n_terms = n_terms
+        self.n_best = n_best
+        self.alpha = alpha
+        self.distribution_bits = distribution_bits
+        self.final_stage = final_stage
+        self.final_pool = final_pool
+        self.factor = factor
+        self.min_resources = min_resources
+        self.max_resources = max_resources
+        self.spectral_resource = spectral_resource
+        self.resource = resource
+        self.verbose = verbose
+
+    # ------------------------------------------------------------ public
+    def ask(self):
+        """The next batch of candidates to evaluate (empty when done).
+
+        Returns
+        -------
+        list of dict
+            One dict of parameters per candidate; with ``max_resources``
+            set, each also holds the resource under the key ``resource``.
+        """
+        batch = self.ask_batch()
+        if batch is None:
+            return []
+        extra = {} if self.max_resources is None else {self.resource: batch.resource}
+        return [{**t.params, **extra} for t in batch.trials]
+
+    def tell(self, candidates, scores):
+        """Record the scores (greater is better; NaN for a failure) of the
+        candidates of the last ``ask``.
+
+        Parameters
+        ----------
+        candidates : list of dict
+            The list ``ask`` returned (the same dicts, in any order), or
+            candidates evaluated elsewhere on the same space (a warm start:
+            told before the first ``ask``, they join the first spectral
+            stage's data).
+        scores : array-like of float
+        """
+        self._setup()
+        scores = np.asarray(scores, dtype=float).reshape(-1)
+        if len(scores) != len(candidates):
+            raise ValueError(
+                f"tell got {len(candidates)} candidates and {len(scores)} scores."
+            )
+        if self._pending is None:
+            self.tell_external(candidates, scores)
+            return
+        order = self._match_pending(candidates)
+        self.tell_batch(self._pending, scores[np.argsort(order)])
+
+    @property
+    def done(self):
+        self._setup()
+        if self._pending is None and self._next is None:
+            self._advance(None)
+        return self._next is None and self._pending is None
+
+    def report(self, max_terms=10):
+        """Plain-text report of what the run learned."""
+        from ._report import format_report
+
+        return format_report(self, max_terms=max_terms)
+
+    # ------------------------------------------------- batch-level client API
+    def ask_batch(self):
+        """The next :class:`~._history.Batch` (None when done)."""
+        self._setup()
+        if self._pending is not None:
+            raise RuntimeError(
+                "ask() was called again before the scores of the previous batch "
+                "were told: call tell(candidates, scores) first."
+            )
+        if self._next is None:
+            self._advance(None)
+        batch, self._next = self._next, None
+        self._pending = batch
+        return batch
+
+    def tell_batch(self, batch, scores, details=None):
+        """Record the scores (and the client's ``details``) of ``batch``."""
+        if batch is not self._pending:
+            raise ValueError("tell_batch got a batch that is not the one asked last.")
+        evaluations = self.history_.add(batch, scores, details)
+        self._pending = None
+        self._advance(np.array([e.score for e in evaluations]))
+        return evaluations
+
+    def tell_external(self, candidates, scores, resource=None):
+        """Evaluations made elsewhere on the same space (a warm start).
+
+        They are encoded into the space and count as spectral-stage data,
+        before the first stage; candidates outside the space are refused.
+        """
+        if self._started:
+            raise RuntimeError(
+                "Earlier evaluations can only be told before the first ask()."
+            )
+        resource = self.max_resources_ if resource is None else resource
+        trials = [self.space_.trial_of(params) for params in candidates]
+        batch = Batch(trials, stage=0, phase="told", rung=0, resource=resource)
+        self.history_.add(batch, scores)
+
+    # ------------------------------------------------------------ results
+    @property
+    def best_params_(self):
+        best = self.history_.incumbent(self.max_resources_) if self._is_setup else None
+        if best is None:
+            raise AttributeError("No evaluation at full resource was told yet.")
+        return dict(best.trial.params)
+
+    @property
+    def best_score_(self):
+        best = self.history_.incumbent(self.max_resources_) if self._is_setup else None
+        if best is None:
+            raise AttributeError("No evaluation at full resource was told yet.")
+        return best.score
+
+    @property
+    def budget_spent_(self):
+        return self.history_.spent(self.max_resources_)
+
+    @property
+    def param_importances_(self):
+        total = {self.space_.param_label(p): 0.0 for p in range(self.space_.n_params)}
+        for report in self.stages_:
+            shares = term_importances(
+                self.space_, report.term_bits, [c for _, c in report.terms]
+            )
+            for name, value in shares.items():
+                total[name] += value
+        return normalise(total)
+
+    # ------------------------------------------------------------ set-up
+    _is_setup = False
+
+    def _setup(self):
+        if self._is_setup:
+            return
+        self.space_ = SearchSpace.from_param_space(
+            self.param_space, distribution_bits=self.distribution_bits
+        )
+        self._resolve_resources()
+        self.history_ = History()
+        self.stages_ = []
+        self.n_candidates_, self.n_resources_ = [], []
+        self.final_stage_ = {}
+        self._rng = check_random_state(self.random_state)
+        self._pending = None
+        self._next = None
+        self._started = False
+        self._plan_steps = None
+        self._is_setup = True
+
+    def _resolve_resources(self):
+        if self.max_resources is None:
+            self.max_resources_ = self.min_resources_ = self.spectral_resource_ = 1
+            return
+        max_r = int(self.max_resources)
+        if self.min_resources == "auto":
+            min_r = min(max_r, max(1, int(round(max_r / self.factor**2))))
+        else:
+            min_r = int(self.min_resources)
+        if min_r > max_r:
+            raise ValueError(f"min_resources={min_r} is larger than max_resources={max_r}.")
+        if self.spectral_resource == "auto":
+            spectral = min(max_r, max(min_r, int(round(max_r / self.factor))))
+        elif self.spectral_resource is None:
+            spectral = max_r
+        else:
+            spectral = int(self.spectral_resource)
+        if spectral > max_r:
+            raise ValueError(
+                f"spectral_resource={spectral} is larger than max_resources={max_r}."
+            )
+        self.max_resources_, self.min_resources_ = max_r, min_r
+        self.spectral_resource_ = spectral
+
+    def max_batches(self):
+        """Upper bound of the number of batches (for progress displays)."""
+        self._setup()
+        if self._exhaustive():
+            return 1
+        n_stages = self._stage_plan()[0]
+        if self.final_stage == "random":
+            return n_stages + 1
+        return n_stages + len(
+            rung_resources(self.min_resources_, self.max_resources_, self.factor)
+        )
+
+    def _exhaustive(self):
+        return self.space_.is_finite() and self.space_.size() <= self.n_iter
+
+    def _stage_plan(self):
+        return decide.stage_plan(
+            self.n_iter,
+            self.spectral_resource_ / self.max_resources_,
+            self.n_stages,
+            self.stage_size,
+        )
+
+    # ------------------------------------------------------------ the plan
+    def _advance(self, scores):
+        """Run the plan up to its next batch, giving it ``scores``."""
+        try:
+            if self._plan_steps is None:
+                self._started = True
+                self._plan_steps = self._plan()
+                self._next = next(self._plan_steps)
+            else:
+                self._next = self._plan_steps.send(scores)
+        except StopIteration:
+            self._next = None
+
+    def _batch(self, trials, *, stage, phase, rung, resource):
+        seed = None
+        rule = getattr(self, "_draws_subsample_seed", None)
+        if rule is not None and rule(resource):
+            seed = int(self._rng.randint(2**31 - 1))
+        return Batch(list(trials), stage, phase, rung, int(resource), seed)
+
+    def _plan(self):
+        space = self.space_
+        if self._exhaustive():
+            self.search_mode_ = "exhaustive"
+            trials = [Trial(p, ("grid", i), None, None) for i, p in enumerate(space.grid())]
+            yield self._batch(
+                trials, stage=0, phase="exhaustive", rung=0, resource=self.max_resources_
+            )
+            self._log(f"exhaustive: {len(trials)} candidates at full resource")
+            return
+        self.search_mode_ = "spectral"
+        n_stages, stage_size = self._stage_plan()
+        restriction = Restriction.unrestricted(space)
+        for stage in range(1, n_stages + 1):
+            trials = decide.draw_unseen(
+                space, restriction, stage_size, self._rng, self.history_.seen_keys()
+            )
+            if not trials:  # the restricted space is exhausted
+                break
+            scores = yield self._batch(
+                trials, stage=stage, phase="spectral", rung=0,
+                resource=self.spectral_resource_,
+            )
+            decide.warn_non_finite(scores, f"Stage {stage}")
+            restriction, report = decide.fit_stage(
+                space, restriction, self._spectral_data(), self._stage_settings(), stage
+            )
+            self.stages_.append(report)
+            self._log(
+                f"stage {stage}: {len(trials)} candidates at resource "
+                f"{self.spectral_resource_}, best {report.best_score:.4f}, "
+                f"{len(report.terms)} terms, {len(report.restriction)} kept"
+            )
+        final = len(self.stages_) + 1
+        if self.final_stage == "halving":
+            yield from self._halving(final, restriction)
+        else:
+            yield from self._random(final, restriction)
+
+    def _stage_settings(self):
+        return SimpleNamespace(
+            degree=self.degree, n_terms=self.n_terms, alpha=self.alpha, n_best=self.n_best
+        )
+
+    def _spectral_data(self):
+        return self.history_.where(phase=("told", "spectral"))
+
+    def _halving(self, stage, restriction):
+        budget = self.n_iter - self.budget_spent_
+        schedule = halving_schedule(
+            budget, self.min_resources_, self.max_resources_, self.factor
+        )
+        trials = self._final_candidates(restriction, schedule.n_candidates[0])
+        for rung, resource in enumerate(schedule.resources):
+            if not trials:
+                break
+            scores = yield self._batch(
+                trials, stage=stage, phase="halving", rung=rung, resource=resource
+            )
+            self.n_candidates_.append(len(trials))
+            self.n_resources_.append(resource)
+            self._log(
+                f"halving rung {rung}: {len(trials)} candidates at resource "
+                f"{resource}, best {best_observed(scores):.4f}"
+            )
+            if rung + 1 < schedule.n_rungs:
+                decide.warn_non_finite(scores, f"Halving rung {rung}")
+            n_keep = decide.halving_keep(len(trials), self.factor)
+            trials, scores = self._with_stage_candidates(trials, scores, resource)
+            trials = decide.promote(trials, scores, n_keep)
+
+    def _with_stage_candidates(self, trials, scores, resource):
+        """``trials`` and ``scores`` joined by the spectral-stage evaluations
+        made at the same ``resource``.
+
+        They compete for promotion to the next rung at no cost: the best
+        settings the stages met (often inside the final restriction, and
+        never drawn again) then reach the full resource too.
+        """
+        present = {t.key for t in trials}
+        earlier = [
+            e for e in self._spectral_data()
+            if e.resource == resource and e.trial.key not in present
+        ]
+        return (
+            trials + [e.trial for e in earlier],
+            np.concatenate([scores, [e.score for e in earlier]]),
+        )
+
+    def _random(self, stage, restriction):
+        n = int(self.n_iter - self.budget_spent_ + 1e-9)
+        trials = self._final_candidates(restriction, max(n, 1))
+        if trials:
+            yield self._batch(
+                trials, stage=stage, phase="random", rung=0, resource=self.max_resources_
+            )
+            self.n_candidates_.append(len(trials))
+            self.n_resources_.append(self.max_resources_)
+
+    def _final_candidates(self, restriction, n):
+        """``n`` trials for the final stage, ranked by the surrogate.
+
+        The pool holds ``final_pool * n`` new draws from ``restriction``,
+        topped up from the whole space when the restricted space has too few
+        left; the surrogate keeps the best ``n`` of it.  A finite restricted
+        space that runs out is completed by the best spectral-stage
+        candidates inside it, so that the final stage always evaluates
+        something at full resource.
+        """
+        space, seen = self.space_, self.history_.seen_keys()
+        data = self._spectral_data()
+        pool_size = min(self.final_pool * n, max(n, decide.MAX_POOL_SIZE))
+        if pool_size == n or len(data) < decide.MIN_STAGE_SIZE:
+            trials = decide.draw_unseen(space, restriction, n, self._rng, seen)
+            self.final_stage_ = decide.final_stage_summary(len(trials), 0, len(trials), 0)
+        else:
+            pool = decide.draw_unseen(space, restriction, pool_size, self._rng, seen)
+            n_restricted = len(pool)
+            if n_restricted < pool_size and restriction.fixed_bits.size > 0:
+                pool += decide.draw_unseen(
+                    space,
+                    Restriction.unrestricted(space),
+                    pool_size - n_restricted,
+                    self._rng,
+                    seen,
+                    exclude={t.key for t in pool},
+                )
+            chosen = decide.rank_by_surrogate(space, data, pool, n)
+            self.final_stage_ = decide.final_stage_summary(
+                len(pool), len(pool) - n_restricted, len(chosen),
+                int(np.sum(chosen >= n_restricted)),
+            )
+            self._log(
+                f"final stage: the surrogate kept {len(chosen)} of {len(pool)} new "
+                f"candidates ({len(pool) - n_restricted} from outside the restriction)"
+            )
+            trials = [pool[i] for i in chosen]
+        return trials + decide.best_inside(space, restriction, data, n - len(trials))
+
+    # ------------------------------------------------------------ helpers
+    def _match_pending(self, candidates):
+        """Position in the pending batch of each told candidate."""
+        asked = self.ask_candidates_of(self._pending)
+        positions = []
+        for candidate in candidates:
+            match = next(
+                (
+                    i for i, a in enumerate(asked)
+                    if i not in positions and (a is candidate or _same_params(a, candidate))
+                ),
+                None,
+            )
+            if match is None:
+                raise ValueError(
+                    f"tell got a candidate that the last ask() did not return: {candidate!r}."
+                )
+            positions.append(match)
+        if len(positions) != len(asked):
+            raise ValueError(
+                f"tell got {len(positions)} candidates; the last ask() returned "
+                f"{len(asked)}: tell the scores of all of them at once."
+            )
+        return np.array(positions)
+
+    def ask_candidates_of(self, batch):
+        extra = {} if self.max_resources is None else {self.resource: batch.resource}
+        return [{**t.params, **extra} for t in batch.trials]
+
+    def _log(self, message):
+        if self.verbose > 0:
+            prefix = getattr(self, "_log_prefix", type(self).__name__)
+            print(f"[{prefix}] {message}")
+
+
+def _same_params(a, b):
+    if a.keys() != b.keys():
+        return False
+    try:
+        return all(bool(np.all(a[k] == b[k])) for k in a)
+    except Exception:
+        return False
+
