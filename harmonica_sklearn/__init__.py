@@ -5,10 +5,17 @@
 ``HarmonicaSearchCV(est, grid)``.
 """
 
+from ._optimizer import HarmonicaOptimizer
 from ._report import StageReport
 from ._search import HarmonicaSearchCV
 from ._space import SearchSpace
 
 __version__ = "0.1.0"
 
-__all__ = ["HarmonicaSearchCV", "SearchSpace", "StageReport", "__version__"]
+__all__ = [
+    "HarmonicaOptimizer",
+    "HarmonicaSearchCV",
+    "SearchSpace",
+    "StageReport",
+    "__version__",
+]

@@ -256,6 +256,24 @@ def fit_stage(space, restriction, evaluations, settings, stage):
     return new_restriction, report
 
 
+def to_confirm(spectral, confirmed, max_resources):
+    """The trial to confirm at full resource, or None.
+
+    The best spectral-stage evaluation at a reduced resource (failures
+    never), when its score beats the reduced-resource score of every trial
+    confirmed before; None when the stages ran at full resource already.
+    """
+    reduced = [e for e in spectral if e.resource < max_resources and np.isfinite(e.score)]
+    if not reduced:
+        return None
+    best = reduced[int(np.argmax([e.score for e in reduced]))]
+    confirmed_keys = {e.trial.key for e in confirmed}
+    earlier = [e.score for e in reduced if e.trial.key in confirmed_keys]
+    if best.trial.key in confirmed_keys or (earlier and best.score <= max(earlier)):
+        return None
+    return best.trial
+
+
 def halving_keep(n, factor):
     """Candidates a rung of ``n`` passes to the next one."""
     return math.ceil(n / factor)

@@ -219,6 +219,25 @@ final_stage, final_pool, factor, spectral_resource :
         batch = Batch(trials, stage=0, phase="told", rung=0, resource=resource)
         self.history_.add(batch, scores)
 
+    def truncate_pending(self, n):
+        """Keep only the first ``n`` trials of the batch asked last (a client
+        that cannot evaluate them all in time); 0 stops the run."""
+        if self._pending is None:
+            raise RuntimeError("No batch is pending.")
+        if n <= 0:
+            self.stop()
+            return None
+        self._pending.trials = self._pending.trials[:n]
+        return self._pending
+
+    def stop(self):
+        """End the run now: ``done`` becomes True, ``ask`` returns nothing."""
+        self._setup()
+        if self._plan_steps is None:
+            self._plan_steps = self._plan()
+        self._plan_steps.close()
+        self._pending = self._next = None
+
     # ------------------------------------------------------------ results
     @property
     def best_params_(self):
@@ -259,6 +278,7 @@ final_stage, final_pool, factor, spectral_resource :
             self.param_space, distribution_bits=self.distribution_bits
         )
         self._resolve_resources()
+        self.search_mode_ = "exhaustive" if self._exhaustive() else "spectral"
         self.history_ = History()
         self.stages_ = []
         self.n_candidates_, self.n_resources_ = [], []
@@ -268,6 +288,7 @@ final_stage, final_pool, factor, spectral_resource :
         self._next = None
         self._started = False
         self._plan_steps = None
+        self.budget_cap = float("inf")
         self._is_setup = True
 
     def _resolve_resources(self):
@@ -300,6 +321,8 @@ final_stage, final_pool, factor, spectral_resource :
         if self._exhaustive():
             return 1
         n_stages = self._stage_plan()[0]
+        if self.spectral_resource_ < self.max_resources_:
+            n_stages *= 2  # each stage may be followed by a confirmation
         if self.final_stage == "random":
             return n_stages + 1
         return n_stages + len(
@@ -339,15 +362,13 @@ final_stage, final_pool, factor, spectral_resource :
 
     def _plan(self):
         space = self.space_
-        if self._exhaustive():
-            self.search_mode_ = "exhaustive"
+        if self.search_mode_ == "exhaustive":
             trials = [Trial(p, ("grid", i), None, None) for i, p in enumerate(space.grid())]
             yield self._batch(
                 trials, stage=0, phase="exhaustive", rung=0, resource=self.max_resources_
             )
             self._log(f"exhaustive: {len(trials)} candidates at full resource")
             return
-        self.search_mode_ = "spectral"
         n_stages, stage_size = self._stage_plan()
         restriction = Restriction.unrestricted(space)
         for stage in range(1, n_stages + 1):
@@ -370,11 +391,36 @@ final_stage, final_pool, factor, spectral_resource :
                 f"{self.spectral_resource_}, best {report.best_score:.4f}, "
                 f"{len(report.terms)} terms, {len(report.restriction)} kept"
             )
+            yield from self._confirm(stage)
         final = len(self.stages_) + 1
         if self.final_stage == "halving":
             yield from self._halving(final, restriction)
         else:
             yield from self._random(final, restriction)
+
+    def _confirm(self, stage):
+        """Evaluate at full resource the best reduced-resource candidate seen,
+        when it beats the ones confirmed so far.
+
+        So that from the first stage on the run holds an incumbent evaluated
+        at full resource: a time budget, an interruption or a small n_iter
+        still ends with an answer as good as what the run has seen.
+        """
+        trial = decide.to_confirm(
+            self._spectral_data(),
+            self.history_.where(phase="confirm"),
+            self.max_resources_,
+        )
+        if trial is None or self.budget_spent_ + 1 > self._n_iter():
+            return
+        scores = yield self._batch(
+            [trial], stage=stage, phase="confirm", rung=0, resource=self.max_resources_
+        )
+        self._log(f"confirmed the best candidate so far at full resource: {scores[0]:.4f}")
+
+    def _n_iter(self):
+        """The budget: ``n_iter``, or less when the client capped it."""
+        return min(self.n_iter, self.budget_cap)
 
     def _stage_settings(self):
         return SimpleNamespace(
@@ -385,7 +431,7 @@ final_stage, final_pool, factor, spectral_resource :
         return self.history_.where(phase=("told", "spectral"))
 
     def _halving(self, stage, restriction):
-        budget = self.n_iter - self.budget_spent_
+        budget = self._n_iter() - self.budget_spent_
         schedule = halving_schedule(
             budget, self.min_resources_, self.max_resources_, self.factor
         )
@@ -393,9 +439,19 @@ final_stage, final_pool, factor, spectral_resource :
         for rung, resource in enumerate(schedule.resources):
             if not trials:
                 break
-            scores = yield self._batch(
-                trials, stage=stage, phase="halving", rung=rung, resource=resource
-            )
+            known = {e.trial.key: e.score for e in self.history_.where(resource=resource)}
+            new = [t for t in trials if t.key not in known]
+            if new:
+                batch = self._batch(
+                    new, stage=stage, phase="halving", rung=rung, resource=resource
+                )
+                new_scores = yield batch
+                # The client may have cut the batch short (a time budget).
+                known.update((t.key, score) for t, score in zip(batch.trials, new_scores))
+                trials = [t for t in trials if t.key in known]
+            # A trial met at this resource before (a confirmed one) is not
+            # evaluated again: its earlier score competes.
+            scores = np.array([known[t.key] for t in trials])
             self.n_candidates_.append(len(trials))
             self.n_resources_.append(resource)
             self._log(
@@ -427,7 +483,7 @@ final_stage, final_pool, factor, spectral_resource :
         )
 
     def _random(self, stage, restriction):
-        n = int(self.n_iter - self.budget_spent_ + 1e-9)
+        n = int(self._n_iter() - self.budget_spent_ + 1e-9)
         trials = self._final_candidates(restriction, max(n, 1))
         if trials:
             yield self._batch(

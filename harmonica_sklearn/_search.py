@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import os
 import queue
 import re
+import time
 import warnings
 
 import joblib
@@ -20,12 +22,17 @@ from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import _num_samples
 
 from ._checkpoint import CheckpointStore, fingerprint
+from ._budget import TimeBudget, resource_costs
 from ._halving import SubsampledSplits
+from ._history import Batch
 from ._optimizer import HarmonicaOptimizer
 from ._report import format_report
 from ._space import SearchSpace, _as_branch_list
 
 __all__ = ["HarmonicaSearchCV"]
+
+# The clock of time_budget (tests replace it with a fake one).
+_clock = time.monotonic
 
 # scikit-learn >= 1.9's BaseSearchCV.fit calls the _check_input_parameters
 # hook itself, after checking cv; earlier versions leave it to subclasses.
@@ -273,6 +280,9 @@ class HarmonicaSearchCV(BaseSearchCV):
             None,
         ],
         "checkpoint": [str, os.PathLike, None],
+        "time_budget": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "min_train_rows": [Interval(numbers.Integral, 0, None, closed="left")],
+        "on_evaluation": [callable, None],
     }
 
     def __init__(
@@ -305,6 +315,9 @@ class HarmonicaSearchCV(BaseSearchCV):
         max_resources="auto",
         spectral_resource="auto",
         checkpoint=None,
+        time_budget=None,
+        min_train_rows=1000,
+        on_evaluation=None,
     ):
         super().__init__(
             estimator=estimator,
@@ -335,6 +348,9 @@ class HarmonicaSearchCV(BaseSearchCV):
         self.max_resources = max_resources
         self.spectral_resource = spectral_resource
         self.checkpoint = checkpoint
+        self.time_budget = time_budget
+        self.min_train_rows = min_train_rows
+        self.on_evaluation = on_evaluation
 
     def fit(self, X, y=None, **params):
         """Run the search and refit the best candidate.
@@ -361,6 +377,11 @@ class HarmonicaSearchCV(BaseSearchCV):
             return self._fit(X, y, **params)
 
     def _fit(self, X, y, **params):
+        self._search_fit(X, y, **params)
+        _warn_undercounted_costs(self.resource_costs_, self.resource)
+        return self
+
+    def _search_fit(self, X, y, **params):
         if not _BASE_FIT_CHECKS_INPUT:
             # scikit-learn < 1.9: BaseSearchCV.fit neither calls the
             # _check_input_parameters hook nor keeps the checked cv; do both
@@ -395,6 +416,11 @@ class HarmonicaSearchCV(BaseSearchCV):
     def _check_input_parameters(self, X, y, split_params):
         # BaseSearchCV.fit calls this hook after checking `cv` and before the
         # search: the place to validate everything that needs the data.
+        if self.time_budget is not None and not math.isfinite(self.time_budget):
+            raise ValueError(
+                "The 'time_budget' parameter of HarmonicaSearchCV must be a finite "
+                f"number of seconds > 0 or None. Got {self.time_budget!r} instead."
+            )
         self.space_ = SearchSpace.from_param_space(
             self.param_space, distribution_bits=self.distribution_bits
         )
@@ -431,13 +457,16 @@ class HarmonicaSearchCV(BaseSearchCV):
                     f"({self._n_samples}) for resource='n_samples'."
                 )
             n_classes = 1 if self._y_classes is None else self._y_classes.max() + 1
-            smallest = 2 * n_splits * n_classes
+            smallest = max(2 * n_splits * n_classes, self._row_floor())
         else:
             max_r = self._max_resources_from_estimator()
             smallest = 1
         if self.min_resources == "auto":
             min_r = max(smallest, int(round(max_r / self.factor**2)))
             min_r = min(min_r, max_r)
+            if self.resource == "n_samples" and min_r * self.factor > max_r:
+                # No rung fits between min_r and max_r: do not subsample.
+                min_r = max_r
         else:
             min_r = self.min_resources
         if min_r > max_r:
@@ -456,6 +485,16 @@ class HarmonicaSearchCV(BaseSearchCV):
             )
         self.max_resources_, self.min_resources_ = int(max_r), int(min_r)
         self._spectral_resource = int(spectral)
+
+    def _row_floor(self):
+        """The n_samples resource whose folds keep ``min_train_rows``
+        training rows (a subsample fit on fewer rows costs far more than its
+        share of a full one: its fixed costs and the scoring of the whole
+        test fold do not shrink)."""
+        n_train = min(len(train) for train, _ in self._splits)
+        if self.min_train_rows == 0 or n_train == 0:
+            return 0
+        return math.ceil(self.min_train_rows * self._n_samples / n_train)
 
     def _max_resources_from_estimator(self):
         valid = self.estimator.get_params(deep=True)
@@ -487,11 +526,23 @@ class HarmonicaSearchCV(BaseSearchCV):
             self,
             evaluate_candidates,
             callback_ctx,
-            max_batches=optimizer.max_batches(),
+            # With a time budget a batch may run as a pilot and the rest.
+            max_batches=optimizer.max_batches() * (1 if self.time_budget is None else 2),
         )
+        budget = TimeBudget(self.time_budget, clock=_clock)
         while (batch := optimizer.ask_batch()) is not None:
-            optimizer.tell_batch(batch, run.evaluate(batch))
+            if self.time_budget is None:
+                optimizer.tell_batch(batch, self._timed(run, batch, budget))
+                continue
+            scores = self._evaluate_in_time(optimizer, batch, run, budget)
+            if scores is None:
+                break
+            optimizer.tell_batch(batch, scores)
+            optimizer.budget_cap = optimizer.budget_spent_ + budget.full_evaluations_left(
+                self.max_resources_
+            )
         run.close()
+        self.history_ = optimizer.history_
         self.space_ = optimizer.space_
         self.search_mode_ = optimizer.search_mode_
         self.stages_ = optimizer.stages_
@@ -500,7 +551,44 @@ class HarmonicaSearchCV(BaseSearchCV):
         self.final_stage_ = optimizer.final_stage_
         self.budget_spent_ = optimizer.budget_spent_
         self.param_importances_ = optimizer.param_importances_
+        self.resource_costs_ = resource_costs(budget.costs, self.max_resources_)
+        self.time_budget_ = None if self.time_budget is None else {
+            "budget": float(self.time_budget),
+            "used": float(budget.elapsed()),
+            "stopped_early": budget.cut_short,
+        }
         del self._splits, self._y_classes
+
+    def _evaluate_in_time(self, optimizer, batch, run, budget):
+        """Scores of the part of ``batch`` that finishes before the deadline
+        (None when nothing does: the run stops).
+
+        While the cost of the batch's resource is unknown, its first trial
+        runs alone and measures it.
+        """
+        scores = []
+        if budget.costs.per_candidate(batch.resource) is None:
+            pilot = Batch(batch.trials[:1], batch.stage, batch.phase, batch.rung,
+                          batch.resource, batch.seed)
+            scores = list(self._timed(run, pilot, budget))
+        n_fit = len(scores) + budget.affordable(batch.resource, len(batch) - len(scores))
+        budget.cut_short |= n_fit < len(batch)
+        if n_fit == 0:
+            optimizer.stop()
+            return None
+        optimizer.truncate_pending(n_fit)
+        if n_fit > len(scores):
+            rest = Batch(batch.trials[len(scores):], batch.stage, batch.phase,
+                         batch.rung, batch.resource, batch.seed)
+            scores += list(self._timed(run, rest, budget))
+        return np.array(scores)
+
+    @staticmethod
+    def _timed(run, batch, budget):
+        start = budget.clock()
+        scores = run.evaluate(batch)
+        budget.costs.record(batch.resource, len(batch), budget.clock() - start)
+        return scores
 
     def _optimizer(self):
         """The ask/tell optimizer with this search's settings and resources."""
@@ -662,6 +750,35 @@ class _SearchRun:
         if self.callback_ctx is not None:
             self.callback_ctx.call_on_fit_task_end(estimator=self.search)
 
+
+
+def _warn_undercounted_costs(costs, resource):
+    """Warn when reduced-resource evaluations cost over twice their charge."""
+    def extra_seconds(c):
+        full_seconds = c["seconds_per_candidate"] / c["relative_cost"]
+        return c["n_evaluations"] * (c["seconds_per_candidate"] - c["charged"] * full_seconds)
+
+    # Undercounts that cost under a second in all are noise, not news.
+    worst = max(
+        (
+            c for c in costs.values()
+            if c["charged"] < 1 and c["undercount"] > 2 and extra_seconds(c) >= 1.0
+        ),
+        key=lambda c: c["undercount"],
+        default=None,
+    )
+    if worst is None:
+        return
+    level = next(r for r, c in costs.items() if c is worst)
+    warnings.warn(
+        f"Evaluations at {resource}={level} cost {worst['relative_cost']:.0%} of a "
+        f"full-resource evaluation but n_iter counts them as {worst['charged']:.0%} "
+        f"({worst['undercount']:.1f}x less): the search took longer than n_iter "
+        "full evaluations. Raise min_resources (or min_train_rows) and "
+        "spectral_resource, or set time_budget to bound the search in seconds; "
+        "resource_costs_ has the figures.",
+        UserWarning,
+    )
 
 
 def _batch_name(stage, phase, rung):

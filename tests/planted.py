@@ -204,6 +204,9 @@ def fit_planted(problem, seed, noise=0.0, **params):
     estimator = PlantedEstimator(problem=problem, noise=noise)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # The mock ignores the data: subsampling its 20 rows costs nothing,
+        # so the halving rungs stay (min_train_rows=0).
+        params = {"min_train_rows": 0, **params}
         return HarmonicaSearchCV(
             estimator, problem.space, cv=ONE_SPLIT, random_state=seed, **params
         ).fit(X, y)

@@ -427,7 +427,8 @@ def test_verbose_prints_a_line_per_stage_and_rung(capsys):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"n_stages": 3, "stage_size": 100, "n_iter": 50}, "n_iter=50 is too small"),
+        # 32 candidates: n_iter under 32 so that the grid is not run whole.
+        ({"n_stages": 3, "stage_size": 100, "n_iter": 31}, "n_iter=31 is too small"),
         ({"n_stages": 5, "n_iter": 30}, "n_iter=30 is too small for n_stages=5"),
         ({"resource": "nope"}, "resource='nope' is neither 'n_samples' nor a parameter"),
         ({"resource": "x1"}, "resource='x1' is also a key of param_space"),
@@ -441,6 +442,14 @@ def test_inconsistent_budget_and_resources_get_clear_errors(params, match):
     space = {k: v for k, v in SIX_BITS.items() if k != "x0"}
     with pytest.raises(ValueError, match=match):
         HarmonicaSearchCV(FailsWhenNegative(), space, cv=2, **params).fit(X, y)
+
+
+def test_explicit_stages_do_not_stop_a_grid_that_fits_in_n_iter():
+    X, y = make_classification(n_samples=20, random_state=0)
+    space = {"x1": [-1, 1], "x2": [-1, 1]}
+    search = HarmonicaSearchCV(FailsWhenNegative(), space, cv=2, n_iter=10, n_stages=2)
+    search.fit(X, y)
+    assert search.search_mode_ == "exhaustive" and len(search.cv_results_["params"]) == 4
 
 
 # ------------------------------------------------------- sklearn callbacks
