@@ -27,12 +27,13 @@ from ._halving import SubsampledSplits, halving_schedule, rung_resources
 from ._report import (
     StageReport,
     best_observed,
+    effect_importances,
     format_report,
-    normalise,
     readable_term,
     scores_at_normal_scores,
+    stage_effects,
+    stage_log_line,
     term_effects,
-    term_importances,
 )
 from ._restriction import Restriction, refine
 from ._space import SearchSpace, _as_branch_list
@@ -223,9 +224,11 @@ class HarmonicaSearchCV(BaseSearchCV):
         Per spectral stage: the recovered terms in hyperparameter names and
         values with their coefficients, and the settings kept.
     param_importances_ : dict
-        Share of the variance explained by each hyperparameter, summed over
-        the stages (sums to 1 when any effect was found).  An interaction's
-        variance is split evenly among its parameters.
+        Each hyperparameter's share of the summed effects, in score units
+        (sums to 1 when any effect was found, else all 0): its effect is the
+        largest spread of predicted mean score over its values that a stage
+        measured (``StageReport.effects``), and an interaction's effect is
+        split evenly among its parameters.
     n_candidates_ : list of int
         Candidates per rung of the final stage.
     n_resources_ : list of int
@@ -543,7 +546,7 @@ class HarmonicaSearchCV(BaseSearchCV):
                 run.random(final, restriction)
         run.close()
         self.budget_spent_ = run.spent
-        self.param_importances_ = normalise(_summed_importances(space, self.stages_))
+        self.param_importances_ = effect_importances(space, [r.effects for r in self.stages_])
         del self._splits, self._y_classes, self._plan
 
     def _max_batches(self, exhaustive):
@@ -885,6 +888,10 @@ class _SearchRun:
             self.bits[inside], raw, alternative, term_bits
         )
         finite = raw[np.isfinite(raw)]
+        value_effects = stage_effects(
+            space, self.bits[inside], _impute_failures(raw), alternative,
+            restriction.allowed, term_bits,
+        )
         report = StageReport(
             stage=stage,
             n_candidates=len(index),
@@ -900,9 +907,8 @@ class _SearchRun:
             restriction=new_restriction.describe(space),
             predicted_scores=[float(p + polynomial.intercept) for p in predicted],
             best_score=best_observed(scores),
-            importances=normalise(
-                term_importances(space, term_bits, polynomial.coefs)
-            ),
+            importances=effect_importances(space, [value_effects]),
+            effects=value_effects,
             term_effects=effects_in_score_units,
             score_mean=float(finite.mean()) if finite.size else float("nan"),
             score_std=float(finite.std()) if finite.size else float("nan"),
@@ -910,11 +916,7 @@ class _SearchRun:
                 _impute_failures(raw), predicted + polynomial.intercept + effects.mean()
             ),
         )
-        self.log(
-            f"stage {stage}: {len(index)} candidates at {search.resource}={resource}, "
-            f"best {report.best_score:.4f}, "
-            f"{len(polynomial.subsets)} terms, {new_restriction.n_alternatives} kept"
-        )
+        self.log(stage_log_line(report, search.resource))
         return new_restriction, report
 
     def halving(self, stage, restriction):
@@ -1114,17 +1116,6 @@ def _take_rows(results, rows):
         else:
             subset[key] = value[rows]
     return subset
-
-
-def _summed_importances(space, reports):
-    total = {space.param_label(p): 0.0 for p in range(space.n_params)}
-    for report in reports:
-        shares = term_importances(
-            space, report.term_bits, [c for _, c in report.terms]
-        )
-        for name, value in shares.items():
-            total[name] += value
-    return total
 
 
 def _check_param_names(estimator, param_space):
