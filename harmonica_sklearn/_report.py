@@ -940,8 +940,10 @@ def _next_lines(search):
             f"    Fix {', '.join(idle)} (no effect found) and drop them from the "
             "space: the budget then goes to the others."
         )
+    strongest = max(e.effect for e, _ in found)
     for e, _ in found:
-        if e.kind != "main effect" or not e.best_values:
+        # Only for clear effects: a small one's best value is noise.
+        if e.kind != "main effect" or not e.best_values or e.effect < 0.2 * strongest:
             continue
         param = space.params[labels.index(e.parameters[0])]
         if param.kind not in ("ordered", "distribution"):
