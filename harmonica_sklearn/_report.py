@@ -682,13 +682,39 @@ def _outside_kept(search, params):
         if any(a is None for a in allowed):
             continue
         param = next((p for p in search.space_.params if p.name == name), None)
-        if param is None or param.kind not in ("categorical", "ordered"):
+        if param is None or param.kind == "free":
             continue
         label = _short_repr(value)
-        if all(label not in a for a in allowed):
+        if param.kind == "distribution":
+            inside = _in_buckets(param, value, allowed)
+            label = _format_value(value)
+        else:
+            inside = any(label in a for a in allowed)
+        if not inside:
             values = sorted({v for a in allowed for v in a})
             out.append(f"{name} = {label}, kept {_values(values)}")
     return out
+
+
+def _in_buckets(param, value, allowed):
+    """Whether ``value`` falls in a bucket range of some ``allowed`` labels."""
+    n = param.n_values
+    bucket = int(np.clip(np.floor(param.distribution.cdf(value) * n), 0, n - 1))
+    low, high = param._bucket_ranges()
+    for labels in allowed:
+        for label in labels:
+            for first in range(n):
+                for last in range(first, n):
+                    if f"{low[first]}..{high[last]}" == label and first <= bucket <= last:
+                        return True
+    return False
+
+
+def _format_value(value):
+    try:
+        return f"{float(value):.3g}"
+    except (TypeError, ValueError):
+        return _short_repr(value)
 
 
 def _short_repr(value, limit=40):
