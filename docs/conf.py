@@ -130,7 +130,9 @@ html_theme_options = {
     "show_toc_level": 2,
     "header_links_before_dropdown": 6,
 }
-html_static_path = []
+html_static_path = ["_static"]
+# Code blocks wrap long lines (docs/_static/custom.css).
+html_css_files = ["custom.css"]
 html_show_sourcelink = False
 
 # -- Markdown pages written for GitHub: docs/skorch.md, docs/algorithm.md ------

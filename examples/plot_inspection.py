@@ -52,16 +52,15 @@ search.fit(X, y)
 print(search.report())
 
 # %%
-# The terms each stage learned
-# ----------------------------
-# Every row is one term of the sparse polynomial a stage fitted to the
-# (rank-normalised) scores. ``[select__k in {2, 4}]`` is +1 when ``k`` is 2
-# or 4 and -1 otherwise, so a negative coefficient says that few features
-# score worse. The coefficient is on the rank scale of the fit; the
-# ``effect (score units)`` column is in accuracy: how much higher the mean
-# score is where the term is +1 than where it is -1, the other terms held
-# fixed. A hyperparameter with more than two values needs several terms for
-# its main effect.
+# What each hyperparameter changes
+# --------------------------------
+# One row per stage and hyperparameter (and per interaction found): the
+# ``effect`` is in accuracy, the predicted mean score of the best value minus
+# that of the worst, the other hyperparameters as sampled. The two
+# hyperparameters that cannot matter get 0. (``terms_frame`` lists the
+# polynomial's terms themselves, on the rank scale of the fit: a
+# hyperparameter with 5 values has up to 7 collinear terms, whose
+# coefficients are not effects.)
 import pandas as pd
 
 from harmonica_sklearn.inspection import (
@@ -76,13 +75,13 @@ from harmonica_sklearn.inspection import (
 pd.set_option("display.width", 120)
 pd.set_option("display.max_colwidth", 50)
 effects = effects_frame(search)
-effects[["stage", "term", "coefficient", "effect (score units)", "kind"]]
+effects[["stage", "parameters", "effect", "best_values", "worst_values"]]
 
 # %%
 # Importances
 # -----------
-# The share of the explained variance that each hyperparameter accounts for,
-# over all stages and within each stage. The two hyperparameters that cannot
+# Each hyperparameter's share of the summed effects, over all stages and
+# within each stage. The two hyperparameters that cannot
 # matter get nothing.
 importances_frame(search)
 

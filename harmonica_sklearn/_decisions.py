@@ -17,11 +17,11 @@ from ._history import Trial, failures_last
 from ._report import (
     StageReport,
     best_observed,
-    normalise,
+    effect_importances,
     readable_term,
     scores_at_normal_scores,
+    stage_effects,
     term_effects,
-    term_importances,
 )
 from ._restriction import Restriction, refine
 from ._spectral import fit_sparse_polynomial, supported_degree
@@ -231,6 +231,9 @@ def fit_stage(space, restriction, evaluations, settings, stage):
     term_bits = [tuple(int(free[i]) for i in subset) for subset in polynomial.subsets]
     finite = raw[np.isfinite(raw)]
     stage_scores = [e.score for e in evaluations if e.batch.stage == stage]
+    value_effects = stage_effects(
+        space, bits, impute_failures(raw), alternative, restriction.allowed, term_bits
+    )
     report = StageReport(
         stage=stage,
         n_candidates=len(stage_scores),
@@ -245,7 +248,8 @@ def fit_stage(space, restriction, evaluations, settings, stage):
         restriction=new_restriction.describe(space),
         predicted_scores=[float(p + polynomial.intercept) for p in predicted],
         best_score=best_observed(stage_scores),
-        importances=normalise(term_importances(space, term_bits, polynomial.coefs)),
+        importances=effect_importances(space, [value_effects]),
+        effects=value_effects,
         term_effects=term_effects(bits, raw, alternative, term_bits),
         score_mean=float(finite.mean()) if finite.size else float("nan"),
         score_std=float(finite.std()) if finite.size else float("nan"),

@@ -23,7 +23,7 @@ from sklearn.utils import check_random_state
 from . import _decisions as decide
 from ._halving import halving_schedule, rung_resources
 from ._history import Batch, History, Trial
-from ._report import best_observed, normalise, term_importances
+from ._report import best_observed, effect_importances, stage_log_line
 from ._restriction import Restriction
 from ._space import SearchSpace
 
@@ -259,14 +259,7 @@ final_stage, final_pool, factor, spectral_resource :
 
     @property
     def param_importances_(self):
-        total = {self.space_.param_label(p): 0.0 for p in range(self.space_.n_params)}
-        for report in self.stages_:
-            shares = term_importances(
-                self.space_, report.term_bits, [c for _, c in report.terms]
-            )
-            for name, value in shares.items():
-                total[name] += value
-        return normalise(total)
+        return effect_importances(self.space_, [r.effects for r in self.stages_])
 
     # ------------------------------------------------------------ set-up
     _is_setup = False
@@ -386,11 +379,7 @@ final_stage, final_pool, factor, spectral_resource :
                 space, restriction, self._spectral_data(), self._stage_settings(), stage
             )
             self.stages_.append(report)
-            self._log(
-                f"stage {stage}: {len(trials)} candidates at resource "
-                f"{self.spectral_resource_}, best {report.best_score:.4f}, "
-                f"{len(report.terms)} terms, {len(report.restriction)} kept"
-            )
+            self._log(stage_log_line(report, self.resource))
             yield from self._confirm(stage)
         final = len(self.stages_) + 1
         if self.final_stage == "halving":

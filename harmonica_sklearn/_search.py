@@ -201,9 +201,11 @@ class HarmonicaSearchCV(BaseSearchCV):
         Per spectral stage: the recovered terms in hyperparameter names and
         values with their coefficients, and the settings kept.
     param_importances_ : dict
-        Share of the variance explained by each hyperparameter, summed over
-        the stages (sums to 1 when any effect was found).  An interaction's
-        variance is split evenly among its parameters.
+        Each hyperparameter's share of the summed effects, in score units
+        (sums to 1 when any effect was found, else all 0): its effect is the
+        largest spread of predicted mean score over its values that a stage
+        measured (``StageReport.effects``), and an interaction's effect is
+        split evenly among its parameters.
     n_candidates_ : list of int
         Candidates per rung of the final stage.
     n_resources_ : list of int
@@ -609,6 +611,7 @@ class HarmonicaSearchCV(BaseSearchCV):
             min_resources=self.min_resources_,
             max_resources=self.max_resources_,
             spectral_resource=self._spectral_resource,
+            resource=self.resource,
             verbose=self.verbose,
         )
         optimizer._log_prefix = type(self).__name__

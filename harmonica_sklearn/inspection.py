@@ -1,8 +1,10 @@
 """Tables and plots of what a fitted :class:`HarmonicaSearchCV` learned.
 
-Three tables (pandas DataFrames):
+Four tables (pandas DataFrames):
 
-* :func:`effects_frame`: every polynomial term learned, stage by stage;
+* :func:`effects_frame`: what each hyperparameter (and each interaction)
+  changes, in score units, stage by stage;
+* :func:`terms_frame`: every polynomial term learned, stage by stage;
 * :func:`importances_frame`: the importance of every hyperparameter, overall
   and per stage;
 * :func:`restrictions_frame`: the settings kept after each stage.
@@ -21,12 +23,11 @@ needs them: ``pip install "harmonica-sklearn[plot]"``.
 
 Units.  The spectral fit replaces the cross-validated scores of a stage by
 the normal quantiles of their ranks (mean 0, standard deviation about 1):
-the ``coefficient`` and ``predicted_score`` columns are on that scale, and
-importances are shares of its variance.  The columns labelled "(score
-units)" are in the units of the metric: ``effect (score units)`` is the
-difference in mean score between the two sides of a term (the other terms
-held fixed), and ``predicted score (score units)`` is the score at the
-predicted rank.
+the ``coefficient`` and ``predicted_score`` columns are on that scale.  The
+``effect`` column of :func:`effects_frame` is in the units of the metric
+(the spread of the predicted mean score over a hyperparameter's values),
+importances are shares of these effects, and ``predicted score (score
+units)`` is the score at the predicted rank.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ import importlib
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._report import term_importances
 
 __all__ = [
     "effects_frame",
+    "terms_frame",
     "importances_frame",
     "restrictions_frame",
     "plot_importances",
@@ -49,12 +50,13 @@ __all__ = [
 
 _EXTRA_HINT = 'pip install "harmonica-sklearn[plot]"'
 
-_EFFECT = "effect (score units)"
 _PREDICTED = "predicted score (score units)"
 
 _EFFECT_COLUMNS = [
-    "stage", "term", "coefficient", _EFFECT, "parameters", "kind", "degree", "bits"
+    "stage", "parameters", "kind", "degree", "effect", "best_values", "worst_values",
+    "value_means", "n_terms",
 ]
+_TERM_COLUMNS = ["stage", "term", "coefficient", "parameters", "kind", "degree", "bits"]
 
 _PHASE_COLORS = {
     "exhaustive": "tab:gray",
@@ -145,7 +147,7 @@ def _group_label(stage, phase, rung, n_resources, multi_rung):
 
 # ------------------------------------------------------------------- tables
 def effects_frame(search):
-    """One row per polynomial term learned, per spectral stage.
+    """What each hyperparameter, or each interaction, changes: one row each, per stage.
 
     Parameters
     ----------
@@ -155,36 +157,41 @@ def effects_frame(search):
     Returns
     -------
     pandas.DataFrame
-        Rows in the order of ``search.stages_`` and, within a stage,
-        strongest term first.  Columns:
+        One row per spectral stage and per hyperparameter that still had
+        two values or more to choose from in that stage (its main effect,
+        0 when the stage found none), and per interaction the stage found
+        (``StageReport.effects``); within a stage, strongest first.
+        Columns:
 
         - ``stage`` (int): the spectral stage, 1 for the first.
-        - ``term`` (str): the term as a product of +/-1 variables, e.g.
-          ``"[optimizer=adam] * [batch_norm=True]"``, where
-          ``[name=value]`` is +1 when the parameter has that value and -1
-          otherwise, and ``[name in {a, b}]`` is +1 for either value.
-        - ``coefficient`` (float): the term's coefficient, on the rank
-          scale of the spectral fit (see the module notes); a positive
-          coefficient means the score is higher when the product is +1.
-        - ``effect (score units)`` (float): in the units of the metric, the
-          difference in mean score between the candidates where the term is
-          +1 and those where it is -1, the other terms of the stage held
-          fixed (``StageReport.term_effects``).  NaN when the term takes one
-          value on every candidate with a finite score.
-        - ``parameters`` (tuple of str): the hyperparameters the term
-          involves.
-        - ``kind`` (str): ``"main effect"`` (one hyperparameter) or
-          ``"interaction"`` (several).
+        - ``parameters`` (tuple of str): the hyperparameter, or the
+          interacting ones.
+        - ``kind`` (str): ``"main effect"`` or ``"interaction"``.
         - ``degree`` (int): the number of hyperparameters involved.
-        - ``bits`` (tuple of int): the term's positions in the bit vector of
-          ``search.space_``.
+        - ``effect`` (float): in score units (the units of the metric).
+          Main effect: the predicted mean score of the best value minus that
+          of the worst, over the values the stage could choose, the other
+          hyperparameters as sampled.  Interaction: the spread over the
+          value combinations of the part of the predicted mean score that
+          the parameters' separate effects do not explain.  Read from a
+          least-squares fit, on the scores themselves, of the terms the
+          spectral fit selected (see :func:`harmonica_sklearn._report.stage_effects`
+          and the user guide).
+        - ``best_values``, ``worst_values`` (list): the values whose
+          predicted mean is within a fifth of the effect from the best
+          (worst) one; for an interaction, the best (worst) combination.
+          Empty when the effect is 0.
+        - ``value_means`` (dict): the predicted mean score of every value
+          (or combination, keyed by a tuple of labels), score units.
+        - ``n_terms`` (int): terms of the stage's polynomial over exactly
+          these hyperparameters.
 
         Empty (with these columns) when no stage ran, e.g. in exhaustive mode.
 
     See Also
     --------
-    importances_frame : The terms summed into importances.
-    harmonica_sklearn.StageReport : ``terms`` and ``term_bits`` hold the same.
+    terms_frame : The polynomial's terms themselves, on the rank scale.
+    importances_frame : The effects as shares.
 
     Examples
     --------
@@ -204,34 +211,98 @@ def effects_frame(search):
     ... ).fit(X, y)
     >>> effects = effects_frame(search)
     >>> list(effects.columns)
-    ['stage', 'term', 'coefficient', 'effect (score units)', 'parameters', 'kind', 'degree', 'bits']
-    >>> len(effects) == sum(len(stage.terms) for stage in search.stages_)
-    True
-    >>> "max_depth" in {name for names in effects["parameters"] for name in names}
+    ['stage', 'parameters', 'kind', 'degree', 'effect', 'best_values', 'worst_values', 'value_means', 'n_terms']
+    >>> top = effects.iloc[0]
+    >>> top["parameters"], top["best_values"]
+    (('max_depth',), ['2', '3', '4'])
+    >>> bool(0 < top["effect"] < 1)
     True
     """
     pd = _pandas("effects_frame")
     _check_fitted(search)
+    rows = []
+    for report in search.stages_:
+        for e in getattr(report, "effects", None) or []:
+            rows.append(
+                {
+                    "stage": int(report.stage),
+                    "parameters": tuple(e.parameters),
+                    "kind": e.kind,
+                    "degree": len(e.parameters),
+                    "effect": float(e.effect),
+                    "best_values": list(e.best_values),
+                    "worst_values": list(e.worst_values),
+                    "value_means": dict(e.value_means),
+                    "n_terms": int(e.n_terms),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=_EFFECT_COLUMNS)
+    return frame.astype({"stage": int, "effect": float, "degree": int, "n_terms": int})
+
+
+def terms_frame(search):
+    """One row per polynomial term learned, per spectral stage.
+
+    The terms are what the spectral fit found, on its rank scale; a
+    hyperparameter with more than two values has several terms, which can
+    be large and cancel each other.  :func:`effects_frame` says what each
+    hyperparameter changes, in score units.
+
+    Parameters
+    ----------
+    search : HarmonicaSearchCV
+        A fitted search.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows in the order of ``search.stages_`` and, within a stage,
+        strongest term first.  Columns ``stage`` (int), ``term`` (str, the
+        term as a product of +/-1 variables, e.g.
+        ``"[optimizer=adam] * [batch_norm=True]"``: ``[name=value]`` is +1
+        when the parameter has that value and -1 otherwise, ``[name in {a,
+        b}]`` is +1 for either value), ``coefficient`` (float, on the rank
+        scale of the spectral fit; positive: the score is higher where the
+        product is +1), ``parameters`` (tuple of str), ``kind``, ``degree``
+        and ``bits`` (tuple of int, positions in the bit vector of
+        ``search.space_``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from harmonica_sklearn import HarmonicaSearchCV
+    >>> from harmonica_sklearn.inspection import terms_frame
+    >>> X, y = load_iris(return_X_y=True)
+    >>> space = {"max_depth": [1, 2, 3, 4], "splitter": ["best", "random"],
+    ...          "min_samples_leaf": [1, 2, 4, 8], "criterion": ["gini", "entropy"]}
+    >>> search = HarmonicaSearchCV(
+    ...     DecisionTreeClassifier(random_state=0), space, n_iter=20, cv=3, random_state=0
+    ... ).fit(X, y)
+    >>> terms = terms_frame(search)
+    >>> len(terms) == sum(len(stage.terms) for stage in search.stages_)
+    True
+    """
+    pd = _pandas("terms_frame")
+    _check_fitted(search)
     space = search.space_
     rows = []
     for report in search.stages_:
-        effects = _padded(getattr(report, "term_effects", None), len(report.terms))
-        for (term, coef), bits, effect in zip(report.terms, report.term_bits, effects):
+        for (term, coef), bits in zip(report.terms, report.term_bits):
             params = _term_parameters(space, bits)
             rows.append(
                 {
                     "stage": int(report.stage),
                     "term": term,
                     "coefficient": float(coef),
-                    _EFFECT: effect,
                     "parameters": params,
                     "kind": "main effect" if len(params) == 1 else "interaction",
                     "degree": len(params),
                     "bits": tuple(int(b) for b in bits),
                 }
             )
-    frame = pd.DataFrame(rows, columns=_EFFECT_COLUMNS)
-    return frame.astype({"stage": int, "coefficient": float, _EFFECT: float, "degree": int})
+    frame = pd.DataFrame(rows, columns=_TERM_COLUMNS)
+    return frame.astype({"stage": int, "coefficient": float, "degree": int})
 
 
 def importances_frame(search):
@@ -250,15 +321,16 @@ def importances_frame(search):
         keep the order of the space).  Columns:
 
         - ``importance``: ``search.param_importances_``, the share of the
-          variance explained over all stages (sums to 1 when any effect was
+          summed effects (score units), each hyperparameter's effect being
+          the largest that a stage measured (sums to 1 when any effect was
           found, else all 0).
         - ``stage_1``, ``stage_2``, ...: ``search.stages_[i].importances``,
           the share within that stage alone (each column sums to 1 when the
           stage found an effect).
 
-        ``importance`` is not the mean of the stage columns: it sums the
-        variance each stage explained before normalising, so a stage that
-        found strong effects weighs more.
+        ``importance`` is not the mean of the stage columns: a later stage
+        searches a restricted space, where the hyperparameters fixed
+        earlier have no effect left to measure.
 
     See Also
     --------
@@ -404,7 +476,8 @@ def plot_importances(search, ax=None, *, stacked=True):
         Where to draw; a new figure when None.
     stacked : bool, default=True
         True: one bar per hyperparameter, of length
-        ``search.param_importances_``, split into each stage's contribution.
+        ``search.param_importances_``, split among the stages in proportion
+        to their own importances of it.
         False: grouped bars, each stage's own importances
         (``StageReport.importances``) side by side.
 
@@ -431,7 +504,7 @@ def plot_importances(search, ax=None, *, stacked=True):
     ... ).fit(X, y)
     >>> ax = plot_importances(search)
     >>> ax.get_xlabel()
-    'share of the explained variance'
+    'share of the summed effects (score units)'
     """
     _check_fitted(search)
     ax = _axes(ax, "plot_importances", figsize=(6.4, max(2.5, 0.8 + 0.35 * search.space_.n_params)))
@@ -450,17 +523,23 @@ def plot_importances(search, ax=None, *, stacked=True):
             transform=ax.transAxes, ha="center", va="center",
         )
     elif stacked:
-        # Each stage's raw variance, over the total of all stages: the
-        # segments of a bar add up to param_importances_.
-        raw = [
-            term_importances(space, r.term_bits, [c for _, c in r.terms]) for r in reports
-        ]
-        total = sum(sum(shares.values()) for shares in raw)
+        # One bar per hyperparameter, of length param_importances_, split
+        # like its effect: the part of a stage is the share its own effect
+        # measurement takes of the largest one (the measurement kept).
+        widths = {n: np.zeros(len(reports)) for n in names}
+        for k, report in enumerate(reports):
+            for name in names:
+                widths[name][k] = float(report.importances.get(name, 0.0))
         left = np.zeros(len(names))
-        for report, shares in zip(reports, raw):
-            widths = np.array([shares.get(n, 0.0) for n in names]) / (total or 1.0)
-            ax.barh(y, widths, left=left, label=f"stage {report.stage}")
-            left += widths
+        for k, report in enumerate(reports):
+            parts = []
+            for i, name in enumerate(names):
+                total = widths[name].sum()
+                parts.append(
+                    overall[labels.index(name)] * widths[name][k] / total if total else 0.0
+                )
+            ax.barh(y, parts, left=left, label=f"stage {report.stage}")
+            left += np.array(parts)
     else:
         height = 0.8 / len(reports)
         for k, report in enumerate(reports):
@@ -469,7 +548,7 @@ def plot_importances(search, ax=None, *, stacked=True):
             ax.barh(y - offset, widths, height=height, label=f"stage {report.stage}")
     ax.set_yticks(y)
     ax.set_yticklabels(names)
-    ax.set_xlabel("share of the explained variance")
+    ax.set_xlabel("share of the summed effects (score units)")
     ax.set_xlim(0, 1)
     ax.set_title("Hyperparameter importance" + (" per stage" if not stacked else ""))
     if reports:

@@ -146,32 +146,39 @@ def test_search_found_effects(search):
 def test_effects_frame_matches_stages(search):
     frame = effects_frame(search)
     assert list(frame.columns) == [
-        "stage", "term", "coefficient", "effect (score units)", "parameters", "kind",
-        "degree", "bits",
+        "stage", "parameters", "kind", "degree", "effect", "best_values",
+        "worst_values", "value_means", "n_terms",
     ]
     expected = [
-        (report.stage, term, coef, effect, tuple(bits))
+        (report.stage, e.parameters, e.effect, e.best_values)
         for report in search.stages_
-        for (term, coef), effect, bits in zip(
-            report.terms, report.term_effects, report.term_bits
-        )
+        for e in report.effects
     ]
-    assert len(frame) == len(expected)
-    got = list(
-        zip(
-            frame["stage"], frame["term"], frame["coefficient"],
-            frame["effect (score units)"], frame["bits"],
-        )
-    )
+    got = list(zip(frame["stage"], frame["parameters"], frame["effect"], frame["best_values"]))
     assert got == expected
-    owner = search.space_.bit_owner()
     for _, row in frame.iterrows():
-        names = {search.space_.param_label(int(owner[b])) for b in row["bits"]}
-        assert set(row["parameters"]) == names
         assert row["degree"] == len(row["parameters"])
         assert row["kind"] == ("main effect" if row["degree"] == 1 else "interaction")
+        if row["effect"] > 0:
+            means = row["value_means"]
+            assert max(means.values()) - min(means.values()) >= row["effect"] - 1e-9
     assert frame["stage"].dtype.kind == "i"
-    assert frame["coefficient"].dtype.kind == "f"
+    assert frame["effect"].dtype.kind == "f"
+
+
+@needs_pandas
+def test_terms_frame_matches_stages(search):
+    frame = inspection.terms_frame(search)
+    assert list(frame.columns) == [
+        "stage", "term", "coefficient", "parameters", "kind", "degree", "bits",
+    ]
+    expected = [
+        (report.stage, term, coef, tuple(bits))
+        for report in search.stages_
+        for (term, coef), bits in zip(report.terms, report.term_bits)
+    ]
+    got = list(zip(frame["stage"], frame["term"], frame["coefficient"], frame["bits"]))
+    assert got == expected
 
 
 def test_stage_effects_are_in_score_units(search):
@@ -224,18 +231,28 @@ def test_predicted_raw_scores_follow_predicted_scores(search):
 
 def test_report_speaks_in_score_units(search):
     text = search.report()
-    assert "effects in score units" in text
     first = search.stages_[0]
     assert f"mean {first.score_mean:.4f}, sd {first.score_std:.4f}" in text
     assert f"(predicted score {first.predicted_raw_scores[0]:.4f})" in text
+    # Planted: adam scores 1 more than sgd, batch_norm x width adds +-0.8.
+    assert "best adam; worst sgd" in text
+    assert "best width by batch_norm: False -> {1, 2}; True -> {4, 8}" in text
+    assert "What did not (no effect found): dummy, seed" in text
+    for word in ("keep 1", " terms", "alternative"):
+        assert word not in text
 
 
 @needs_pandas
-def test_effects_frame_finds_planted_terms(search):
+def test_effects_frame_finds_planted_effects(search):
     frame = effects_frame(search)
-    assert ("optimizer",) in set(frame["parameters"])
-    interactions = set(frame.loc[frame["kind"] == "interaction", "parameters"])
-    assert ("batch_norm", "width") in interactions
+    first = {
+        row["parameters"]: row for _, row in frame[frame["stage"] == 1].iterrows()
+    }
+    assert first[("optimizer",)]["effect"] == pytest.approx(1.0, abs=0.1)
+    assert first[("optimizer",)]["best_values"] == ["adam"]
+    assert first[("batch_norm", "width")]["effect"] == pytest.approx(1.6, abs=0.16)
+    assert first[("dummy",)]["effect"] == 0
+    assert first[("seed",)]["effect"] == 0
 
 
 @needs_pandas
@@ -291,9 +308,11 @@ def test_restrictions_frame_matches_stages(search):
 def test_frames_in_exhaustive_mode(grid_search):
     assert grid_search.search_mode_ == "exhaustive"
     effects = effects_frame(grid_search)
-    assert effects.empty and "term" in effects.columns
+    assert effects.empty and "effect" in effects.columns
+    assert inspection.terms_frame(grid_search).empty
     restrictions = restrictions_frame(grid_search)
     assert restrictions.empty and "alternative" in restrictions.columns
+    assert "Nothing was estimated" in grid_search.report()
     importances = importances_frame(grid_search)
     assert list(importances.columns) == ["importance"]
     assert (importances["importance"] == 0).all()
