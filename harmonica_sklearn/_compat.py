@@ -26,12 +26,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.fixes import parse_version
 
 __all__ = [
-    "BaseSearchCV",
     "FIT_AND_SCORE_PARAMETERS",
-    "Interval",
     "LOST_WORKER_ERRORS",
     "SKLEARN_VERSION",
     "SKORCH_OVERRIDDEN_PRIVATE_METHODS",
+    "BaseSearchCV",
+    "Interval",
     "StrOptions",
     "base_search_parameter_constraints",
     "callback_management",

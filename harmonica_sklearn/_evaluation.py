@@ -19,7 +19,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from . import _compat
 
-__all__ = ["CandidateEvaluator", "MAX_LOST_WORKER_RETRIES"]
+__all__ = ["MAX_LOST_WORKER_RETRIES", "CandidateEvaluator"]
 
 #: Reruns of the fits lost with a worker, per ``evaluate`` call.
 MAX_LOST_WORKER_RETRIES = 2
@@ -249,6 +249,14 @@ class CandidateEvaluator:
         _compat.insert_error_scores(flat, self.error_score)
         return out
 
+    def _callback_kwargs(self, context):
+        """``caller`` and ``callback_ctx`` for one pair: only with a context
+        (``_fit_and_score`` uses the caller for nothing else), so that the
+        search is not pickled with every task."""
+        if context is None:
+            return {}
+        return {"caller": self.caller, "callback_ctx": context}
+
     def _run(self, pending, candidate_params, splits, out, on_result, contexts):
         """Run ``pending`` pairs once, filling ``out`` as results arrive."""
         n_candidates, n_splits = len(candidate_params), len(splits)
@@ -262,7 +270,6 @@ class CandidateEvaluator:
             return_parameters=False,
             error_score=self.error_score,
             verbose=self.verbose,
-            caller=self.caller,
         )
         tasks = (
             delayed(_evaluate_pair)(
@@ -275,8 +282,8 @@ class CandidateEvaluator:
                 parameters=candidate_params[i],
                 split_progress=(s, n_splits),
                 candidate_progress=(i, n_candidates),
-                callback_ctx=contexts.get((i, s)),
                 **fit_kwargs,
+                **self._callback_kwargs(contexts.get((i, s))),
             )
             for i, s in pending
         )

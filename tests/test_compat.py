@@ -8,7 +8,6 @@ the library relies on.  A release that moves one fails its own test.
 import inspect
 import re
 from numbers import Integral
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,7 @@ from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.model_selection import _validation
+from sklearn.model_selection import GridSearchCV, KFold, _validation
 
 from harmonica_sklearn import _compat
 
@@ -188,7 +186,7 @@ def test_routed_params_for_fit(data):
     from sklearn.model_selection._search import BaseSearchCV
 
     assert _params(BaseSearchCV._get_routed_params_for_fit) == {"self", "params"}
-    X, y = data
+    _, y = data
     weights = np.ones(len(y))
     routed = _compat.routed_params_for_fit(
         GridSearchCV(LogisticRegression(), {"C": [1.0]}), {"sample_weight": weights}
