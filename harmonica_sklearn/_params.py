@@ -56,7 +56,12 @@ class Parameter:
     grid_order : dict of int -> ndarray of int
         Per branch, the index in ``values`` of each value in the order that
         branch declared it (``values`` are sorted for ordered lists); a
-        branch not in it declared them in the order of ``values``.
+        branch not in it declared them in the order of ``values``.  A value
+        listed twice is one value (of twice the weight) listed twice here.
+    declared : dict of int -> list
+        Per branch, the list exactly as that branch declared it (repeats
+        included): the values of ``ParameterGrid``.  Absent for
+        distributions.
     """
 
     name: str
@@ -68,6 +73,7 @@ class Parameter:
     distribution: object = None
     bit_offset: int = 0
     grid_order: dict = field(default_factory=dict)
+    declared: dict = field(default_factory=dict)
 
     @property
     def n_bits(self):
@@ -98,6 +104,8 @@ class Parameter:
 
     def grid_values(self, branch):
         """The values of a list as ``branch`` declared them, without unused ones."""
+        if branch in self.declared:  # a list: as declared, repeats included
+            return list(self.declared[branch])
         order = self.grid_order.get(branch, range(self.n_values))
         return [self.values[i] for i in order if self.weights[i] > 0]
 
@@ -179,17 +187,73 @@ def _make_parameter(name, spec, branch, distribution_bits):
         raise ValueError(
             f"Parameter {name!r} has an empty list of values; give at least one."
         )
-    _check_no_duplicates(name, values)
-    if all(_is_number(v) for v in values):
-        param = _list_parameter(name, sorted(values), branch, "ordered", None)
-        param.grid_order[branch] = _declared_order(values)
-        return param
-    return _list_parameter(name, values, branch, "categorical", None)
+    layout = _list_layout(values)
+    param = _list_parameter(name, layout.values, branch, layout.kind, layout.weights)
+    _set_grid(param, branch, layout, values)
+    return param
 
 
-def _declared_order(values):
-    """For each value in declared order, its index once sorted (stable)."""
-    return np.argsort(sorted(range(len(values)), key=values.__getitem__))
+@dataclass
+class _ListLayout:
+    """How a declared list of values is coded (see :func:`_list_layout`)."""
+
+    kind: str
+    values: list
+    weights: np.ndarray
+    declared_index: np.ndarray  # per declared value, its index in ``values``
+
+
+def _list_layout(values):
+    """The distinct values of a declared list, their kind, order and weights.
+
+    Repeated values (equal and of one kind, see :func:`_value_kind`) are one
+    value, weighted by its number of occurrences: ``[0.1, 0.1, 0.2]`` samples
+    0.1 with probability 2/3, as ``RandomizedSearchCV`` sampling the list
+    would.  Numeric lists are *ordered* (sorted, Gray coded) unless they hold
+    NaN, which has no place in an order: they are then *categorical*, in
+    declared order.
+    """
+    unique, inverse = _distinct(values)
+    counts = np.bincount(inverse, minlength=len(unique))
+    weights = counts / len(values)
+    if all(_is_number(v) for v in unique) and not any(_is_nan(v) for v in unique):
+        order = sorted(range(len(unique)), key=unique.__getitem__)  # stable
+        rank = np.empty(len(unique), dtype=np.intp)
+        rank[order] = np.arange(len(unique))
+        return _ListLayout(
+            "ordered", [unique[i] for i in order], weights[order], rank[inverse]
+        )
+    return _ListLayout("categorical", unique, weights, inverse)
+
+
+def _set_grid(param, branch, layout, declared):
+    """Record how ``branch`` declared the values of ``param``, for the grid."""
+    param.grid_order[branch] = layout.declared_index
+    param.declared[branch] = list(declared)
+
+
+def _is_nan(value):
+    try:
+        return bool(value != value)
+    except Exception:  # pragma: no cover - numbers compare
+        return False
+
+
+def _distinct(values):
+    """The distinct values (first occurrence kept) and, per value, its index
+    among them.  Equal values of one kind are the same (``np.float64(1.0)``
+    and ``1.0``); see :func:`_earlier_equal`."""
+    seen, unhashable, unique, inverse = {}, [], [], []
+    position = {}
+    for value in values:
+        earlier = _earlier_equal(value, seen, unhashable)
+        if earlier is _NONE:
+            position[id(value)] = len(unique)
+            unique.append(value)
+            inverse.append(len(unique) - 1)
+        else:
+            inverse.append(position[id(earlier)])
+    return unique, np.asarray(inverse, dtype=np.intp)
 
 
 def _check_not_a_family(name, spec):
@@ -229,43 +293,33 @@ def _check_one_dimensional(name, spec):
 
 
 def _same_spec(param, spec):
-    """Whether ``spec`` declares exactly the values of ``param``."""
+    """Whether ``spec`` declares exactly the values of ``param`` (the same
+    distinct values, in the same order, with the same weights)."""
     if hasattr(spec, "rvs"):
         return param.distribution is spec or (
             param.distribution is not None and repr(param.distribution) == repr(spec)
             and getattr(param.distribution, "args", None) == getattr(spec, "args", 1)
             and getattr(param.distribution, "kwds", None) == getattr(spec, "kwds", 1)
         )
-    if param.kind not in ("categorical", "ordered") or param.weights.min() != param.weights.max():
+    if param.kind not in ("categorical", "ordered") or not param.declared:
         return False
-    values = list(spec) if isinstance(spec, (Sequence, np.ndarray)) else None
-    if values is None or len(values) != len(param.values):
+    if not isinstance(spec, (Sequence, np.ndarray)) or isinstance(spec, (str, bytes)):
         return False
-    if param.kind == "ordered":
-        values = sorted(values) if all(_is_number(v) for v in values) else None
-    return values is not None and all(
-        a is b or (type(a) is type(b) and _equal(a, b))
-        for a, b in zip(values, param.values)
+    if isinstance(spec, np.ndarray) and spec.ndim != 1:
+        return False
+    values = list(spec)
+    if not values:
+        return False
+    layout = _list_layout(values)
+    return (
+        layout.kind == param.kind
+        and len(layout.values) == len(param.values)
+        and np.array_equal(layout.weights, param.weights)
+        and all(
+            a is b or (type(a) is type(b) and _equal(a, b))
+            for a, b in zip(layout.values, param.values)
+        )
     )
-
-
-def _check_no_duplicates(name, values):
-    """Reject two values that are equal and of the same kind (see _value_kind).
-
-    Hashable values are looked up in a dict keyed by (kind, value); the
-    others (dicts, lists, arrays) are compared with the earlier unhashable
-    ones, by equality only.
-    """
-    seen = {}
-    unhashable = []
-    for value in values:
-        earlier = _earlier_equal(value, seen, unhashable)
-        if earlier is not _NONE:
-            same = "" if repr(earlier) == repr(value) else f" (equal to {earlier!r})"
-            raise ValueError(
-                f"Parameter {name!r} lists the value {value!r} more than once{same}; "
-                "give each value once (repeated values would be sampled more often)."
-            )
 
 
 _NONE = object()

@@ -47,7 +47,8 @@ from ._codes import _n_bits_for, binary_code, gray_code  # noqa: F401
 from ._params import (  # noqa: F401
     Parameter,
     _as_branch_list,
-    _declared_order,
+    _list_layout,
+    _set_grid,
     _make_parameter,
     _same_spec,
 )
@@ -139,16 +140,10 @@ class SearchSpace:
                 )
                 if shared is not None:
                     shared.branches += (b,)
-                    if shared.kind == "ordered" and not hasattr(spec, "rvs"):
-                        shared.grid_order[b] = _declared_order(list(spec))
+                    if not hasattr(spec, "rvs"):
+                        _set_grid(shared, b, _list_layout(list(spec)), spec)
                 else:
                     params.append(_make_parameter(name, spec, b, distribution_bits))
-        if not any(p.n_values > 1 or p.kind == "free" for p in params):
-            if all(len(branch) == 0 for branch in branches):
-                raise ValueError(
-                    "param_space has no parameters to search: pass a dict such as "
-                    "{'C': [0.1, 1, 10]}, or use cross_validate for one setting."
-                )
         return cls(params=params, n_branches=len(branches), branch_param=branch_param)
 
     # ------------------------------------------------------------- properties

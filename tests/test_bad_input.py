@@ -106,9 +106,7 @@ PARAM_SPACE_TYPE = (
     "space, error, match",
     [
         # nothing to search
-        ({}, ValueError, "param_space has no parameters to search"),
         ([], ValueError, "param_space is an empty list"),
-        ([{}], ValueError, "param_space has no parameters to search"),
         # empty value lists, whatever the container
         ({"alpha": []}, ValueError, "Parameter 'alpha' has an empty list of values"),
         ({"alpha": ()}, ValueError, "Parameter 'alpha' has an empty list of values"),
@@ -141,28 +139,6 @@ PARAM_SPACE_TYPE = (
             {"alpha": (a for a in [0.1, 1.0])},
             TypeError,
             f"Parameter 'alpha': {NOT_VALUES}.*got generator",
-        ),
-        # duplicate values
-        ({"alpha": [0.1, 1.0, 0.1]}, ValueError, "'alpha' lists the value 0.1 more than once"),
-        (
-            {"alpha": np.array([1.0, 1.0])},
-            ValueError,
-            r"'alpha' lists the value np.float64\(1.0\) more than once",
-        ),
-        (
-            {"solver": ["svd", "auto", "svd"]},
-            ValueError,
-            "'solver' lists the value 'svd' more than once",
-        ),
-        (
-            {"random_state": [None, 0, None]},
-            ValueError,
-            "'random_state' lists the value None more than once",
-        ),
-        (
-            {"fit_intercept": [True, True]},
-            ValueError,
-            "'fit_intercept' lists the value True more than once",
         ),
         # malformed containers
         ("alpha", InvalidParameterError, PARAM_SPACE_TYPE + ". Got 'alpha' instead"),
@@ -231,34 +207,50 @@ def test_zero_dimensional_array_is_not_a_list_of_values():
         _search({"alpha": np.array(1.0)}).fit(X, Y)
 
 
-def test_numpy_and_python_float_duplicates_are_rejected():
+def test_numpy_and_python_float_duplicates_are_one_value():
     values = [*np.logspace(-2, 0, 3), 1.0]  # np.float64(1.0) and 1.0
-    with pytest.raises(ValueError, match="'alpha' lists the value .*1.0.* more than once"):
-        _search({"alpha": values}).fit(X, Y)
+    space = SearchSpace.from_param_space({"alpha": values})
+    assert space.params[0].values == [0.01, 0.1, 1.0]
+    assert_array_equal(space.params[0].weights, [0.25, 0.25, 0.5])
+    assert space.grid() == list(ParameterGrid({"alpha": values}))
 
 
-def test_duplicate_unhashable_values_are_rejected():
+def test_duplicate_unhashable_values_are_evaluated_as_grid_search_does():
     space = {"class_weight": [{0: 1, 1: 2}, {0: 1, 1: 2}, None]}
-    with pytest.raises(ValueError, match="'class_weight' lists the value .* more than once"):
-        HarmonicaSearchCV(LogisticRegression(), space, cv=3).fit(X, Y > 0)
+    search = HarmonicaSearchCV(LogisticRegression(), space, cv=3).fit(X, Y > 0)
+    assert search.search_mode_ == "exhaustive"
+    assert search.cv_results_["params"] == list(ParameterGrid(space))
 
 
 @pytest.mark.parametrize(
-    "values, shown",
+    "values, n_distinct",
     [
-        ([np.int64(3), 1, 3], r"3 more than once \(equal to np.int64\(3\)\)"),
-        ([np.float32(0.5), 0.5], r"0.5 more than once \(equal to np.float32\(0.5\)\)"),
-        ([np.True_, True], r"True more than once \(equal to np.True_\)"),
-        (["svd", np.str_("svd")], r"np.str_\('svd'\) more than once \(equal to 'svd'\)"),
-        ([[1, 2], (1, 2), [1, 2]], r"\[1, 2\] more than once"),
-        ([np.array([1.0, 2.0]), np.array([1.0, 2.0])], r"array\(\[1., 2.\]\) more than once"),
-        ([np.array([1, 2]), np.array([[1, 2]]), np.array([1, 2])], r"array\(\[1, 2\]\) more"),
+        ([np.int64(3), 1, 3], 2),
+        ([np.float32(0.5), 0.5], 1),
+        ([np.True_, True], 1),
+        (["svd", np.str_("svd")], 1),
+        ([[1, 2], (1, 2), [1, 2]], 2),
+        ([np.array([1.0, 2.0]), np.array([1.0, 2.0])], 1),
+        ([np.array([1, 2]), np.array([[1, 2]]), np.array([1, 2])], 2),
+        ([0.1, 1.0, 0.1], 2),
+        (["svd", "auto", "svd"], 2),
+        ([None, 0, None], 2),
+        ([True, True], 1),
     ],
-    ids=["np_int", "np_float32", "np_bool", "np_str", "list", "array", "array_shapes"],
+    ids=[
+        "np_int", "np_float32", "np_bool", "np_str", "list", "array", "array_shapes",
+        "float", "str", "none", "bool",
+    ],
 )
-def test_equal_values_of_one_kind_are_duplicates(values, shown):
-    with pytest.raises(ValueError, match="Parameter 'w' lists the value " + shown):
-        SearchSpace.from_param_space({"w": values})
+def test_equal_values_of_one_kind_are_one_value_listed_twice(values, n_distinct):
+    # Accepted, as by GridSearchCV: the grid holds every declared value, in
+    # order, repeats included; sampling weights a value by its repeats.
+    space = SearchSpace.from_param_space({"w": values})
+    param = space.params[0]
+    assert param.n_values == n_distinct
+    assert math.isclose(param.weights.sum(), 1.0)
+    assert len(space.grid()) == space.size() == len(values)
+    assert all(g["w"] is v for g, v in zip(space.grid(), values))
 
 
 @pytest.mark.parametrize(
@@ -276,6 +268,60 @@ def test_equal_values_of_one_kind_are_duplicates(values, shown):
 def test_values_of_different_kinds_or_not_comparable_are_kept(values):
     space = SearchSpace.from_param_space({"w": values})
     assert space.params[0].n_values == len(values)
+
+
+@pytest.mark.parametrize("space", [{}, [{}]], ids=["dict", "list"])
+def test_empty_space_is_one_candidate_the_defaults(space):
+    # As GridSearchCV: one candidate, params {}, the estimator as given.
+    encoded = SearchSpace.from_param_space(space)
+    assert (encoded.n_params, encoded.n_bits, encoded.size()) == (0, 0, 1)
+    assert encoded.is_finite() and encoded.grid() == [{}] == list(ParameterGrid(space))
+    index, offset = encoded.sample(3, np.random.RandomState(0))
+    assert index.shape == (3, 0) and encoded.encode(index).shape == (3, 0)
+    assert [encoded.decode(i, o) for i, o in zip(index, offset)] == [{}, {}, {}]
+    search = _search(space, Ridge(), n_iter=5).fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert search.cv_results_["params"] == [{}]
+    assert search.best_params_ == {}
+
+
+@pytest.mark.parametrize(
+    "space",
+    [
+        {"alpha": [0.1, 0.1, 0.2], "solver": ["svd", "auto", "svd"]},
+        [{"alpha": [1.0, 0.1, 1.0]}, {"alpha": [0.1, 1.0, 1.0], "tol": [1e-3, 1e-3]}],
+        {"alpha": [1.0, 1.0]},
+    ],
+    ids=["dict", "branches", "one_value_twice"],
+)
+def test_repeated_values_are_evaluated_as_parameter_grid_does(space):
+    search = _search(space, Ridge(), n_iter=50).fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert search.cv_results_["params"] == list(ParameterGrid(space))
+    assert SearchSpace.from_param_space(space).size() == len(ParameterGrid(space))
+
+
+def test_repeated_value_is_sampled_more_often_in_spectral_mode():
+    # As RandomizedSearchCV samples a list: 0.1 listed twice of three, 2/3.
+    space = SearchSpace.from_param_space({"alpha": [0.1, 0.2, 0.1], "x": list(range(8))})
+    param = space.params[0]
+    assert param.values == [0.1, 0.2] and param.n_bits == 1
+    assert_array_equal(param.weights, [2 / 3, 1 / 3])
+    index, offset = space.sample(3000, np.random.RandomState(0))
+    share = np.mean([space.decode(i, o)["alpha"] == 0.1 for i, o in zip(index, offset)])
+    assert abs(share - 2 / 3) < 0.03
+
+
+def test_list_with_nan_is_categorical_in_declared_order():
+    # NaN has no place in an order: the list is coded as unordered values.
+    nan = float("nan")
+    space = SearchSpace.from_param_space({"alpha": [1.0, nan, 0.1]})
+    param = space.params[0]
+    assert param.kind == "categorical"
+    assert param.values[0] == 1.0 and math.isnan(param.values[1]) and param.values[2] == 0.1
+    assert_array_equal(param.codes, [[1, 1], [1, -1], [-1, 1]])  # plain binary
+    without = SearchSpace.from_param_space({"alpha": [1.0, 0.1]}).params[0]
+    assert without.kind == "ordered"
 
 
 def test_small_discrete_distribution_in_exhaustive_mode():
