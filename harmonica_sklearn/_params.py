@@ -62,6 +62,11 @@ class Parameter:
         Per branch, the list exactly as that branch declared it (repeats
         included): the values of ``ParameterGrid``.  Absent for
         distributions.
+    integer_edges : (list of int, list of int) or None
+        For a discrete distribution whose quantiles scipy cannot be trusted
+        to compute quickly (see :func:`_discrete_buckets`), the lowest and
+        highest value of each bucket; values are then found by bisection on
+        the cdf inside the bucket.
     """
 
     name: str
@@ -74,6 +79,7 @@ class Parameter:
     bit_offset: int = 0
     grid_order: dict = field(default_factory=dict)
     declared: dict = field(default_factory=dict)
+    integer_edges: tuple = None
 
     @property
     def n_bits(self):
@@ -97,6 +103,9 @@ class Parameter:
         # Clamped: ppf(0) is outside the support of discrete distributions
         # and infinite for unbounded ones.
         quantile = np.clip((index + offset) / n_buckets, 1e-12, 1 - 1e-12)
+        if self.integer_edges is not None:
+            lows, highs = self.integer_edges
+            return _discrete_ppf(self.distribution, quantile, lows[index], highs[index])
         value = self.distribution.ppf(quantile)
         value = value.item() if isinstance(value, np.generic) else value
         # scipy's discrete ppf returns floats; estimators expect integers.
@@ -121,6 +130,8 @@ class Parameter:
         significant digits (at least 2) that keep the bucket edges distinct.
         """
         indices = sorted(int(i) for i in indices)
+        if self.kind == "free":  # no code: any draw of the distribution
+            return ["any" for _ in indices]
         if self.kind in ("categorical", "ordered"):
             return [_short_repr(self.values[i]) for i in indices]
         low, high = self._bucket_ranges()
@@ -129,6 +140,9 @@ class Parameter:
     def _bucket_ranges(self):
         """Labels of the lowest and highest value of every bucket."""
         n_buckets = self.n_values
+        if self.integer_edges is not None:
+            lows, highs = self.integer_edges
+            return [str(v) for v in lows], [str(v) for v in highs]
         if _is_discrete(self.distribution):
             # Inclusive integer ranges: the values that value() can return.
             eps = 1e-12
@@ -397,6 +411,16 @@ def _distribution_parameter(name, dist, branch, distribution_bits):
             name, (branch,), "free", [], np.ones(1), np.zeros((1, 0), np.int8), dist
         )
     n_buckets = 2**distribution_bits
+    integer_edges = None
+    if _is_discrete(dist):
+        try:
+            integer_edges = _discrete_buckets(dist, n_buckets)
+        except _Unsupported:
+            # As RandomizedSearchCV: drawn from the distribution's own rvs,
+            # with no bits (the spectral stages do not model it).
+            return Parameter(
+                name, (branch,), "free", [], np.ones(1), np.zeros((1, 0), np.int8), dist
+            )
     return Parameter(
         name,
         (branch,),
@@ -405,7 +429,107 @@ def _distribution_parameter(name, dist, branch, distribution_bits):
         np.full(n_buckets, 1.0 / n_buckets),
         ordered_code(n_buckets, distribution_bits),
         dist,
+        integer_edges=integer_edges,
     )
+
+
+# Integers beyond this are not exact in float64: scipy's discrete ppf (which
+# works in floats) is then not used.
+_EXACT_FLOAT_INTEGER = 2**53
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+class _Unsupported(Exception):
+    """A discrete distribution whose quantiles cannot be computed safely."""
+
+
+def _discrete_buckets(dist, n_buckets):
+    """``None`` when scipy's own ppf serves, else each bucket's value range.
+
+    scipy's generic discrete ppf and cdf sum the pmf value by value (zipf,
+    logser: minutes and gigabytes on heavy tails), and even the closed-form
+    ones can hang or give NaN far in the tail (``nbinom(1, 1e-15)``,
+    ``poisson(1e18)``).  So: a distribution without its own cdf and with a
+    support too large to list is refused here (:class:`_Unsupported`, the
+    caller samples it by ``rvs``); otherwise the bucket edges are found by
+    bisection on the cdf over int64 (at most 64 vectorised cdf calls), and
+    scipy's ppf is kept, as before, when it is a closed form and every value
+    is an exactly representable integer.
+    """
+    own = type(dist.dist)
+    if own._cdf is scipy.stats.rv_discrete._cdf:
+        raise _Unsupported
+    try:
+        low, high = dist.support()
+    except Exception as exc:  # pragma: no cover - frozen scipy distributions
+        raise _Unsupported from exc
+    low = _INT64_MIN if not np.isfinite(low) else max(int(low), _INT64_MIN)
+    high = _INT64_MAX if not np.isfinite(high) else min(int(high), _INT64_MAX)
+    eps = 1e-12
+    n = n_buckets
+    q_low = np.clip(np.arange(n) / n + eps, eps, 1 - eps)
+    q_high = np.clip(np.arange(1, n + 1) / n - eps, eps, 1 - eps)
+    bounds = np.full(2 * n, low, dtype=object), np.full(2 * n, high, dtype=object)
+    edges = _discrete_ppf(dist, np.concatenate([q_low, q_high]), *bounds)
+    _check_edges(dist, np.concatenate([q_low, q_high]), edges, low)
+    lows, highs = edges[:n], edges[n:]
+    if own._ppf is not scipy.stats.rv_discrete._ppf and all(
+        abs(v) < _EXACT_FLOAT_INTEGER for v in edges
+    ):
+        return None
+    return lows, highs
+
+
+def _check_edges(dist, q, edges, low):
+    """Raise :class:`_Unsupported` unless ``edges`` are the quantiles ``q``.
+
+    Guards against cdfs that overflow (scipy's ``randint`` over the whole
+    int64 range): exactly where integers are exact in float64, one value
+    too far apart where they are not.
+    """
+    exact = [i for i, k in enumerate(edges) if abs(k) < _EXACT_FLOAT_INTEGER]
+    if exact:
+        at = np.asarray([edges[i] for i in exact], dtype=float)
+        below = [i for i in exact if edges[i] > low]
+        ok = np.all(np.asarray(dist.cdf(at)) >= q[exact])
+        if below:
+            before = np.asarray([edges[i] - 1 for i in below], dtype=float)
+            ok &= np.all(np.asarray(dist.cdf(before)) < q[below])
+        if not ok:
+            raise _Unsupported
+    if len(set(edges)) == 1 and not float(dist.pmf(float(edges[0]))) > 0.5:
+        raise _Unsupported
+
+
+def _discrete_ppf(dist, q, low, high):
+    """The smallest integer ``k`` in ``[low, high]`` with ``cdf(k) >= q``.
+
+    ``q``, ``low`` and ``high`` are scalars or arrays (of Python ints for
+    the bounds, which may be any int64); a bisection of at most 64 steps.
+    Raises :class:`_Unsupported` if the cdf gives NaN.
+    """
+    scalar = np.ndim(q) == 0
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    lo = [int(v) for v in np.atleast_1d(np.asarray(low, dtype=object))]
+    hi = [int(v) for v in np.atleast_1d(np.asarray(high, dtype=object))]
+    lo = lo * len(q) if len(lo) == 1 else lo
+    hi = hi * len(q) if len(hi) == 1 else hi
+    # Invariant: the answer lies in [lo, hi] (hi is returned when even
+    # cdf(hi) < q, which float error can give at the top of the support).
+    while True:
+        open_ = [i for i in range(len(q)) if lo[i] < hi[i]]
+        if not open_:
+            break
+        mid = [(lo[i] + hi[i]) // 2 for i in open_]
+        cdf = np.asarray(dist.cdf(np.asarray(mid, dtype=float)), dtype=float)
+        if np.isnan(cdf).any():
+            raise _Unsupported
+        for i, m, c in zip(open_, mid, cdf):
+            if c >= q[i]:
+                hi[i] = m
+            else:
+                lo[i] = m + 1
+    return lo[0] if scalar else lo
 
 
 def _is_discrete(dist):
@@ -422,7 +546,8 @@ def _small_discrete_support(dist):
         return None
     if not (np.isfinite(low) and np.isfinite(high)):
         return None
-    if high - low + 1 > _MAX_LISTED_SUPPORT:
+    # In Python integers: randint(-2**63, 2**63 - 1) overflows int64 here.
+    if int(high) - int(low) + 1 > _MAX_LISTED_SUPPORT:
         return None
     return np.arange(int(low), int(high) + 1)
 

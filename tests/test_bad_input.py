@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import contextlib
 import re
+import signal
+import tracemalloc
 import warnings
 import zlib
 
@@ -322,6 +325,65 @@ def test_list_with_nan_is_categorical_in_declared_order():
     assert_array_equal(param.codes, [[1, 1], [1, -1], [-1, 1]])  # plain binary
     without = SearchSpace.from_param_space({"alpha": [1.0, 0.1]}).params[0]
     assert without.kind == "ordered"
+
+
+@contextlib.contextmanager
+def _hang_guard(seconds=60):
+    """Fail (rather than hang the suite) if the block runs past ``seconds``;
+    not a timing assert: the inputs below took minutes or were OOM-killed."""
+    def _raise(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    "dist, kind",
+    [
+        (scipy.stats.zipf(1.01), "free"),  # was OOM-killed (generic cdf sums the pmf)
+        (scipy.stats.logser(0.999999), "free"),  # hung > 90 s
+        (scipy.stats.nbinom(1, 1e-15), "distribution"),  # hung > 90 s
+        (scipy.stats.poisson(1e18), "distribution"),  # "cannot convert float NaN"
+        (scipy.stats.randint(-(2**63), 2**63 - 1), "free"),  # overflowed int64
+        (scipy.stats.geom(1e-9), "distribution"),
+    ],
+    ids=["zipf", "logser", "nbinom", "poisson_1e18", "randint_int64", "geom"],
+)
+def test_extreme_discrete_distributions_are_bucketed_or_sampled_by_rvs(dist, kind):
+    # Quantile buckets by bisection on the cdf when the distribution has a
+    # closed-form cdf; otherwise drawn from its own rvs, as RandomizedSearchCV
+    # does (no bits).  Memory stays small (tracemalloc), values are ints in
+    # the support.
+    tracemalloc.start()
+    try:
+        with _hang_guard():
+            space = SearchSpace.from_param_space({"k": dist, "x": [1, 2]})
+            index, offset = space.sample(20, np.random.RandomState(0))
+            values = [space.decode(i, o)["k"] for i, o in zip(index, offset)]
+            labels = [space.bit_label(b) for b in range(space.n_bits)]
+            labels += space.params[0].labels(range(space.params[0].n_values))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20
+    assert space.params[0].kind == kind
+    low, high = dist.support()
+    assert all(isinstance(v, numbers.Integral) for v in values)
+    assert all(low <= v <= high for v in values)
+    assert all(isinstance(label, str) for label in labels)
+
+
+def test_extreme_discrete_distribution_in_a_search():
+    space = {"alpha": scipy.stats.zipf(1.01), "solver": ["svd", "cholesky"]}
+    with _hang_guard():
+        search = _search(space, Ridge(), n_iter=6, n_stages=0).fit(X, Y)
+    assert all(p["alpha"] >= 1 for p in search.cv_results_["params"])
 
 
 def test_small_discrete_distribution_in_exhaustive_mode():
