@@ -1099,3 +1099,55 @@ def _is_number(value):
 
 def _same_params(a, b):
     return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+
+
+# ======================================================= halving schedule
+def _halving_schedule_by_counting(budget, min_resources, max_resources, factor, max_candidates=None):
+    """The schedule as it was computed before (counting the first rung up
+    from 1): the reference for the O(log) search."""
+    from harmonica_sklearn._halving import _rung_sizes, rung_resources, schedule_cost
+
+    resources = rung_resources(min_resources, max_resources, factor)
+    while True:
+        n_first = 1
+        while True:
+            sizes = _rung_sizes(n_first + 1, len(resources), factor)
+            if schedule_cost(sizes, resources, max_resources) > budget:
+                break
+            if max_candidates is not None and n_first + 1 > max_candidates:
+                break
+            n_first += 1
+        sizes = _rung_sizes(n_first, len(resources), factor)
+        if len(resources) == 1 or sizes[0] >= factor:
+            return sizes, resources
+        resources = resources[1:]
+
+
+@pytest.mark.parametrize("factor", [1.2, 1.5, 2, 3, 4.5])
+@pytest.mark.parametrize("min_resources, max_resources", [(1, 1), (1, 60), (7, 60), (3, 1000), (50, 60)])
+def test_halving_schedule_equals_counting_over_a_grid(factor, min_resources, max_resources):
+    from harmonica_sklearn._halving import halving_schedule
+
+    budgets = [0, 0.3, 1, 1.5, 2, 3, 7, 10, 12.5, 30, 99, 100, 257, 1000]
+    for budget in budgets:
+        for max_candidates in (None, 1, 5, 64):
+            schedule = halving_schedule(budget, min_resources, max_resources, factor, max_candidates)
+            expected = _halving_schedule_by_counting(
+                budget, min_resources, max_resources, factor, max_candidates
+            )
+            assert (schedule.n_candidates, schedule.resources) == expected, (budget, max_candidates)
+
+
+def test_halving_schedule_of_a_huge_budget_is_computed_at_once():
+    # n_iter=10**9 took about 40 minutes (the first rung counted up one by one).
+    from harmonica_sklearn._halving import halving_schedule
+
+    with _hang_guard(30):
+        schedule = halving_schedule(10**9, 1, 1000, 3)
+    assert schedule.resources[-1] == 1000 and schedule.n_candidates[-1] >= 1
+    cost = sum(n * r / 1000 for n, r in zip(schedule.n_candidates, schedule.resources))
+    assert cost <= 10**9
+    bigger = [schedule.n_candidates[0] + 1]
+    for _ in schedule.resources[1:]:
+        bigger.append(max(1, math.ceil(bigger[-1] / 3)))
+    assert sum(n * r / 1000 for n, r in zip(bigger, schedule.resources)) > 10**9
