@@ -1151,3 +1151,49 @@ def test_halving_schedule_of_a_huge_budget_is_computed_at_once():
     for _ in schedule.resources[1:]:
         bigger.append(max(1, math.ceil(bigger[-1] / 3)))
     assert sum(n * r / 1000 for n, r in zip(bigger, schedule.resources)) > 10**9
+
+
+# ============================================================ restriction
+def test_refine_on_a_list_of_32768_values_stays_small():
+    # The dense (settings x codes x bits) comparison allocated 14 GiB here.
+    from harmonica_sklearn._restriction import refine
+    from harmonica_sklearn._spectral import SparsePolynomial
+
+    space = SearchSpace.from_param_space({"a": list(range(32768)), "b": ["x", "y"]})
+    free = np.arange(space.n_bits)
+    poly = SparsePolynomial(0.0, [(i,) for i in free], np.linspace(1, 2, space.n_bits))
+    tracemalloc.start()
+    try:
+        with _hang_guard():
+            new, _ = refine(Restriction.unrestricted(space), space, poly, free, np.zeros(1), 4)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 2**20
+    assert new.n_alternatives == 4
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_feasible_settings_equal_the_dense_comparison(seed):
+    from harmonica_sklearn._restriction import _feasible_settings
+    from harmonica_sklearn._spectral import enumerate_settings
+
+    rng = np.random.RandomState(seed)
+    space = SearchSpace.from_param_space(
+        {"a": list(range(5)), "b": ["x", "y", "z"], "c": list(range(11))}
+    )
+    fixed_bits = np.asarray([0], dtype=np.intp)
+    fixed_signs = np.asarray([1], dtype=np.int8)
+    positions = np.sort(rng.choice(np.arange(1, space.n_bits), size=5, replace=False))
+    settings = enumerate_settings(len(positions))
+    got = _feasible_settings(space, fixed_bits, fixed_signs, positions, settings)
+    owner = space.bit_owner()
+    allowed = space.allowed_values({0: 1})
+    expected = np.ones(len(settings), bool)
+    for p in np.unique(owner[positions]):
+        columns = np.flatnonzero(owner[positions] == p)
+        param = space.params[p]
+        patterns = param.codes[allowed[p]][:, positions[columns] - param.bit_offset]
+        chosen = settings[:, columns]
+        expected &= np.any(np.all(chosen[:, None, :] == patterns[None], axis=2), axis=1)
+    assert_array_equal(got, expected)
