@@ -1197,3 +1197,33 @@ def test_feasible_settings_equal_the_dense_comparison(seed):
         chosen = settings[:, columns]
         expected &= np.any(np.all(chosen[:, None, :] == patterns[None], axis=2), axis=1)
     assert_array_equal(got, expected)
+
+
+# ================================================= memory of the spectral fit
+def test_spectral_fit_peak_memory_stays_under_the_cap():
+    # 50 parameters of 10 values (4 bits each) at degree 2 peaked at 1.34 GB
+    # while the docs capped the feature matrix at 512 MiB: the cap now holds
+    # for the fit's whole peak, at the largest sample count it allows.
+    from harmonica_sklearn._spectral import (
+        FEATURE_MEMORY_LIMIT, fit_sparse_polynomial, n_parity_features,
+        spectral_fit_memory, supported_degree,
+    )
+
+    groups = np.repeat(np.arange(50), 4)
+    n_features = n_parity_features(groups, 2)
+    n = 1
+    while spectral_fit_memory(n + 1, n_features, 2, 5) <= FEATURE_MEMORY_LIMIT:
+        n += 1
+    assert supported_degree(groups, n, 2, 5) == 2
+    assert supported_degree(groups, n + 1, 2, 5) == 1
+    rng = np.random.RandomState(0)
+    bits = np.where(rng.rand(n, 200) < 0.5, 1, -1).astype(np.int8)
+    y = bits[:, 0] + bits[:, 5] * bits[:, 9] + 0.1 * rng.randn(n)
+    tracemalloc.start()
+    try:
+        poly = fit_sparse_polynomial(bits, y, degree=2, n_terms=5, groups=groups)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= FEATURE_MEMORY_LIMIT
+    assert (0,) in poly.subsets and (5, 9) in poly.subsets
