@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from benchmarks.tasks import AdditiveObjective, MockEstimator
 from harmonica_sklearn import HarmonicaSearchCV
-from harmonica_sklearn import _space
+from harmonica_sklearn import _codes
 
 ONE_SPLIT = [(np.arange(10), np.arange(10, 20))]
 NOISE = 0.05
@@ -94,7 +94,7 @@ def compare(name, make_problem, budget, variants, seeds):
     print(f"| variant | median regret | mean regret | optimum found | time (s) |")
     print("|---|---|---|---|---|")
     for label, (code, params) in variants.items():
-        _space.ORDERED_CODE = code
+        _codes.ORDERED_CODE = code
         start = time.perf_counter()
         regrets = np.array([run(make_problem(s), s, budget, params) for s in range(seeds)])
         elapsed = time.perf_counter() - start
@@ -103,7 +103,7 @@ def compare(name, make_problem, budget, variants, seeds):
             f"| {label} | {np.median(regrets):.4f} | {regrets.mean():.4f} | "
             f"{found}/{seeds} | {elapsed:.0f} |"
         )
-    _space.ORDERED_CODE = "gray"
+    _codes.ORDERED_CODE = "gray"
 
 
 def main():

@@ -185,7 +185,14 @@ def _feasible_settings(space, fixed_bits, fixed_signs, positions, settings):
         # Sign patterns, on this parameter's newly fixed bits, of its allowed codes.
         patterns = param.codes[allowed[p]][:, code_columns]
         chosen = settings[:, columns]
-        feasible &= np.any(
-            np.all(chosen[:, None, :] == patterns[None, :, :], axis=2), axis=1
-        )
+        # Compared as integers (one per sign pattern), not as a dense
+        # (settings x codes x bits) array: 14 GiB for a list of 32,768 values.
+        feasible &= np.isin(_pack_signs(chosen), np.unique(_pack_signs(patterns)))
     return feasible
+
+
+def _pack_signs(signs):
+    """Each row of +/-1 ``signs`` (at most 62 columns) as one integer."""
+    signs = np.asarray(signs)
+    weights = np.left_shift(np.int64(1), np.arange(signs.shape[1], dtype=np.int64))
+    return ((signs < 0).astype(np.int64) * weights).sum(axis=1)

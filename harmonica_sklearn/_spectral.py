@@ -27,12 +27,18 @@ __all__ = [
     "n_parity_features",
     "parameter_units",
     "supported_degree",
+    "spectral_fit_memory",
     "enumerate_settings",
 ]
 
-# The parity feature matrix (float32) may use at most this many bytes; above
-# it the degree is lowered (with a warning) rather than exhausting memory.
+# The spectral fit (its float32 parity feature matrix, the LARS path and the
+# rest, see spectral_fit_memory) may use at most this many bytes at its
+# peak; above it the degree is lowered (with a warning) rather than
+# exhausting memory.
 FEATURE_MEMORY_LIMIT = 512 * 2**20
+
+# Columns are built in chunks of about this many int8 bytes.
+_CHUNK_BYTES = 8 * 2**20
 
 # Selected terms are kept when significant at this family-wise error rate.
 FAMILY_WISE_ERROR = 0.05
@@ -84,10 +90,20 @@ def _unit_groups(groups):
     return np.repeat(list(sizes), [2**b - 1 for b in sizes.values()])
 
 
+def spectral_fit_memory(n_samples, n_features, degree, n_terms):
+    """Bytes :func:`fit_sparse_polynomial` may hold at its peak (an upper
+    bound checked with tracemalloc in tests/test_bad_input.py): the feature
+    matrix (float64 for the LARS path, the default), the unit combinations (int64, ``degree`` per column),
+    the LARS path (float64, ``4 * n_terms + 1`` steps per column), a few
+    per-column vectors, and one chunk of columns being built."""
+    per_feature = 8 * n_samples + 8 * degree + 8 * (4 * n_terms + 1) + 96
+    return n_features * per_feature + 4 * _CHUNK_BYTES
+
+
 def supported_degree(groups, n_samples, degree, n_terms, memory_limit=FEATURE_MEMORY_LIMIT):
     """The degree to use for ``n_samples`` samples, at most ``degree``.
 
-    Two limits: the float32 feature matrix must fit in ``memory_limit``, and
+    Two limits: the fit's peak memory (:func:`spectral_fit_memory`) must fit in ``memory_limit``, and
     sparse recovery needs about ``2 * n_terms * ln(n_features)`` samples (the
     usual compressed-sensing rate); with fewer samples the Lasso picks
     spurious high-degree products of dummy parameters, so a lower degree
@@ -95,7 +111,7 @@ def supported_degree(groups, n_samples, degree, n_terms, memory_limit=FEATURE_ME
     """
     while degree > 1:
         n_features = n_parity_features(groups, degree)
-        fits_memory = n_samples * n_features * 4 <= memory_limit
+        fits_memory = spectral_fit_memory(n_samples, n_features, degree, n_terms) <= memory_limit
         enough_samples = n_samples >= 2 * n_terms * math.log(max(n_features, 2))
         if fits_memory and enough_samples:
             break
@@ -103,7 +119,9 @@ def supported_degree(groups, n_samples, degree, n_terms, memory_limit=FEATURE_ME
     return degree
 
 
-def parity_features(bits, degree, groups=None):
+def parity_features(
+    bits, degree, groups=None, *, order="C", drop_constant=False, center=False, dtype=np.float32
+):
     """Parity features of degree 1..``degree`` counted in parameters.
 
     A feature multiplies one unit (a non-empty subset of a parameter's bits,
@@ -127,6 +145,11 @@ def parity_features(bits, degree, groups=None):
     columns : ParityColumns
         ``columns.subset(j)`` is the tuple of bit positions multiplied in
         column ``j``.
+    keep : ndarray of int, only with ``drop_constant=True``
+        The columns (of the full matrix) that are returned: the constant
+        ones are left out.  The matrix is then built in two passes over
+        chunks of columns, so that no more than the returned float32 matrix
+        and a chunk are ever held (see :data:`FEATURE_MEMORY_LIMIT`).
     """
     bits = np.asarray(bits, dtype=np.int8)
     n_samples, n_bits = bits.shape
@@ -136,23 +159,56 @@ def parity_features(bits, degree, groups=None):
     for u, subset in enumerate(units):
         for bit in subset:
             unit_columns[:, u] *= bits[:, bit]
-    blocks, combos_by_degree = [], []
+    combos_by_degree = []
     for k in range(1, degree + 1):
         combos = _distinct_group_combinations(unit_groups, k)
         if combos.size == 0:
             break
-        block = unit_columns[:, combos[:, 0]].copy()
-        for j in range(1, k):
-            block *= unit_columns[:, combos[:, j]]
-        blocks.append(block)
         combos_by_degree.append(combos)
     columns = ParityColumns(units, combos_by_degree)
-    # Filled block by block: one float32 copy instead of hstack + astype.
-    features = np.empty((n_samples, sum(b.shape[1] for b in blocks)), np.float32)
-    start = 0
-    for block in blocks:
-        features[:, start : start + block.shape[1]] = block
-        start += block.shape[1]
+    chunk = max(1, _CHUNK_BYTES // max(n_samples, 1))
+
+    def blocks():
+        start = 0
+        for combos in combos_by_degree:
+            for first in range(0, len(combos), chunk):
+                rows = combos[first : first + chunk]
+                block = unit_columns[:, rows[:, 0]]
+                for j in range(1, rows.shape[1]):
+                    block *= unit_columns[:, rows[:, j]]
+                yield start, block
+                start += len(rows)
+
+    n_features = sum(len(c) for c in combos_by_degree)
+    sums = np.zeros(n_features, dtype=np.int64)
+    if drop_constant or center:
+        keep_parts = []
+        for start, block in blocks():
+            # +/-1 columns: constant exactly when every row equals the first.
+            keep_parts.append(start + np.flatnonzero((block != block[:1]).any(axis=0)))
+            sums[start : start + block.shape[1]] = block.sum(axis=0, dtype=np.int64)
+        keep = np.concatenate(keep_parts or [np.zeros(0, np.intp)])
+    if not drop_constant:
+        keep = np.arange(n_features)
+    # Column means as numpy computes them on the float32 matrix (the sums of
+    # +/-1 are exact), subtracted in float32: the values of the centred
+    # float32 matrix, whatever ``dtype`` holds them.
+    means = sums.astype(np.float32) / max(n_samples, 1) if center else None
+    position = np.full(n_features, -1, dtype=np.intp)
+    position[keep] = np.arange(len(keep))
+    # Filled chunk by chunk: the float32 matrix is the only large array.
+    features = np.empty((n_samples, len(keep)), dtype, order=order)
+    for start, block in blocks():
+        where = position[start : start + block.shape[1]]
+        kept = where >= 0
+        if center:
+            block = block.astype(np.float32) - means[start : start + block.shape[1]]
+        if kept.all():
+            features[:, where[0] : where[-1] + 1] = block
+        elif kept.any():
+            features[:, where[kept]] = block[:, kept]
+    if drop_constant:
+        return features, columns, keep
     return features, columns
 
 
@@ -173,18 +229,31 @@ class ParityColumns:
 
 
 def _distinct_group_combinations(unit_groups, k):
-    """Rows of ``k`` unit indices that belong to ``k`` distinct parameters."""
+    """Rows of ``k`` unit indices that belong to ``k`` distinct parameters.
+
+    In lexicographic order, as ``itertools.combinations`` filtered to
+    distinct parameters, but built by extending each row with the units of
+    the later parameters only: the memory is that of the result, not of
+    all ``C(n_units, k)`` combinations (8.6 GB for one list of 32,768
+    values beside a binary parameter at degree 2).
+    """
+    unit_groups = np.asarray(unit_groups)
     n_units = len(unit_groups)
-    if k > n_units:
+    if k > n_units or k < 1:
         return np.zeros((0, k), dtype=np.intp)
-    # fromiter over the flattened tuples: a third of the time of np.array(list(...)).
-    flat = chain.from_iterable(combinations(range(n_units), k))
-    combos = np.fromiter(flat, dtype=np.intp, count=math.comb(n_units, k) * k).reshape(-1, k)
-    # Units are listed parameter by parameter, so within a combination the
-    # groups are non-decreasing: distinct means strictly increasing.
-    g = unit_groups[combos]
-    distinct = np.all(np.diff(g, axis=1) != 0, axis=1) if k > 1 else np.ones(len(g), bool)
-    return combos[distinct]
+    # Units are listed parameter by parameter: block ids are non-decreasing.
+    block = np.cumsum(np.r_[0, (unit_groups[1:] != unit_groups[:-1]).astype(np.intp)])
+    next_start = np.searchsorted(block, block, side="right").astype(np.intp)
+    combos = np.arange(n_units, dtype=np.intp)[:, None]
+    for _ in range(k - 1):
+        starts = next_start[combos[:, -1]]
+        counts = n_units - starts
+        rows = np.repeat(np.arange(len(combos)), counts)
+        offsets = np.arange(int(counts.sum()), dtype=np.intp) - np.repeat(
+            np.cumsum(counts) - counts, counts
+        )
+        combos = np.column_stack([combos[rows], starts[rows] + offsets]).astype(np.intp)
+    return combos.reshape(-1, k)
 
 
 @dataclass
@@ -256,15 +325,21 @@ def fit_sparse_polynomial(bits, y, *, degree=3, n_terms=5, alpha=None, groups=No
     if n_samples < 3 or y_std == 0.0 or bits.shape[1] == 0:
         return empty
 
-    features, columns = parity_features(bits, degree, groups)
-    # +/-1 columns: constant exactly when every row equals the first.
-    keep = np.flatnonzero((features != features[:1]).any(axis=0))
+    # Fortran order, constant columns left out while building: the matrix
+    # lars_path would otherwise copy, held once (identical values: the
+    # column sums of +/-1 are exact in float32 in any order).
+    # Built centred, in Fortran order, constant columns left out, in the
+    # dtype the solver computes in: float64 for lars_path (which would
+    # otherwise upcast a float32 matrix at every product with the target,
+    # and copy it), float32 for the Lasso (as it did).  The values are those
+    # of the centred float32 matrix used before, so results are unchanged;
+    # the peak is this one matrix (see spectral_fit_memory).
+    features, columns, keep = parity_features(
+        bits, degree, groups, order="F", drop_constant=True, center=True,
+        dtype=np.float32 if alpha is not None else np.float64,
+    )
     if keep.size == 0:
         return empty
-    if keep.size < features.shape[1]:
-        features = features[:, keep]
-    column_means = features.mean(axis=0)
-    features -= column_means
     target = (y - y_mean) / y_std
 
     coef = _sparse_coefficients(features, target, n_terms, alpha)
@@ -358,7 +433,7 @@ def _sparse_coefficients(features, target, n_terms, alpha):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if alpha is not None:
-            model = Lasso(alpha=alpha, fit_intercept=False, max_iter=5000)
+            model = Lasso(alpha=alpha, fit_intercept=False, max_iter=5000, copy_X=False)
             model.fit(features, target)
             return model.coef_
         _, active, coefs = lars_path(
@@ -367,6 +442,7 @@ def _sparse_coefficients(features, target, n_terms, alpha):
             method="lasso",
             max_iter=4 * n_terms,
             return_path=True,
+            copy_X=False,  # ours, Fortran-ordered: what lars_path's copy would be
         )
     n_active = np.count_nonzero(coefs, axis=0)
     reached = np.flatnonzero(n_active >= n_terms)

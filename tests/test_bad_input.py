@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import contextlib
 import re
+import signal
+import tracemalloc
 import warnings
 import zlib
 
@@ -106,9 +109,7 @@ PARAM_SPACE_TYPE = (
     "space, error, match",
     [
         # nothing to search
-        ({}, ValueError, "param_space has no parameters to search"),
         ([], ValueError, "param_space is an empty list"),
-        ([{}], ValueError, "param_space has no parameters to search"),
         # empty value lists, whatever the container
         ({"alpha": []}, ValueError, "Parameter 'alpha' has an empty list of values"),
         ({"alpha": ()}, ValueError, "Parameter 'alpha' has an empty list of values"),
@@ -141,28 +142,6 @@ PARAM_SPACE_TYPE = (
             {"alpha": (a for a in [0.1, 1.0])},
             TypeError,
             f"Parameter 'alpha': {NOT_VALUES}.*got generator",
-        ),
-        # duplicate values
-        ({"alpha": [0.1, 1.0, 0.1]}, ValueError, "'alpha' lists the value 0.1 more than once"),
-        (
-            {"alpha": np.array([1.0, 1.0])},
-            ValueError,
-            r"'alpha' lists the value np.float64\(1.0\) more than once",
-        ),
-        (
-            {"solver": ["svd", "auto", "svd"]},
-            ValueError,
-            "'solver' lists the value 'svd' more than once",
-        ),
-        (
-            {"random_state": [None, 0, None]},
-            ValueError,
-            "'random_state' lists the value None more than once",
-        ),
-        (
-            {"fit_intercept": [True, True]},
-            ValueError,
-            "'fit_intercept' lists the value True more than once",
         ),
         # malformed containers
         ("alpha", InvalidParameterError, PARAM_SPACE_TYPE + ". Got 'alpha' instead"),
@@ -231,34 +210,50 @@ def test_zero_dimensional_array_is_not_a_list_of_values():
         _search({"alpha": np.array(1.0)}).fit(X, Y)
 
 
-def test_numpy_and_python_float_duplicates_are_rejected():
+def test_numpy_and_python_float_duplicates_are_one_value():
     values = [*np.logspace(-2, 0, 3), 1.0]  # np.float64(1.0) and 1.0
-    with pytest.raises(ValueError, match="'alpha' lists the value .*1.0.* more than once"):
-        _search({"alpha": values}).fit(X, Y)
+    space = SearchSpace.from_param_space({"alpha": values})
+    assert space.params[0].values == [0.01, 0.1, 1.0]
+    assert_array_equal(space.params[0].weights, [0.25, 0.25, 0.5])
+    assert space.grid() == list(ParameterGrid({"alpha": values}))
 
 
-def test_duplicate_unhashable_values_are_rejected():
+def test_duplicate_unhashable_values_are_evaluated_as_grid_search_does():
     space = {"class_weight": [{0: 1, 1: 2}, {0: 1, 1: 2}, None]}
-    with pytest.raises(ValueError, match="'class_weight' lists the value .* more than once"):
-        HarmonicaSearchCV(LogisticRegression(), space, cv=3).fit(X, Y > 0)
+    search = HarmonicaSearchCV(LogisticRegression(), space, cv=3).fit(X, Y > 0)
+    assert search.search_mode_ == "exhaustive"
+    assert search.cv_results_["params"] == list(ParameterGrid(space))
 
 
 @pytest.mark.parametrize(
-    "values, shown",
+    "values, n_distinct",
     [
-        ([np.int64(3), 1, 3], r"3 more than once \(equal to np.int64\(3\)\)"),
-        ([np.float32(0.5), 0.5], r"0.5 more than once \(equal to np.float32\(0.5\)\)"),
-        ([np.True_, True], r"True more than once \(equal to np.True_\)"),
-        (["svd", np.str_("svd")], r"np.str_\('svd'\) more than once \(equal to 'svd'\)"),
-        ([[1, 2], (1, 2), [1, 2]], r"\[1, 2\] more than once"),
-        ([np.array([1.0, 2.0]), np.array([1.0, 2.0])], r"array\(\[1., 2.\]\) more than once"),
-        ([np.array([1, 2]), np.array([[1, 2]]), np.array([1, 2])], r"array\(\[1, 2\]\) more"),
+        ([np.int64(3), 1, 3], 2),
+        ([np.float32(0.5), 0.5], 1),
+        ([np.True_, True], 1),
+        (["svd", np.str_("svd")], 1),
+        ([[1, 2], (1, 2), [1, 2]], 2),
+        ([np.array([1.0, 2.0]), np.array([1.0, 2.0])], 1),
+        ([np.array([1, 2]), np.array([[1, 2]]), np.array([1, 2])], 2),
+        ([0.1, 1.0, 0.1], 2),
+        (["svd", "auto", "svd"], 2),
+        ([None, 0, None], 2),
+        ([True, True], 1),
     ],
-    ids=["np_int", "np_float32", "np_bool", "np_str", "list", "array", "array_shapes"],
+    ids=[
+        "np_int", "np_float32", "np_bool", "np_str", "list", "array", "array_shapes",
+        "float", "str", "none", "bool",
+    ],
 )
-def test_equal_values_of_one_kind_are_duplicates(values, shown):
-    with pytest.raises(ValueError, match="Parameter 'w' lists the value " + shown):
-        SearchSpace.from_param_space({"w": values})
+def test_equal_values_of_one_kind_are_one_value_listed_twice(values, n_distinct):
+    # Accepted, as by GridSearchCV: the grid holds every declared value, in
+    # order, repeats included; sampling weights a value by its repeats.
+    space = SearchSpace.from_param_space({"w": values})
+    param = space.params[0]
+    assert param.n_values == n_distinct
+    assert math.isclose(param.weights.sum(), 1.0)
+    assert len(space.grid()) == space.size() == len(values)
+    assert all(g["w"] is v for g, v in zip(space.grid(), values))
 
 
 @pytest.mark.parametrize(
@@ -276,6 +271,119 @@ def test_equal_values_of_one_kind_are_duplicates(values, shown):
 def test_values_of_different_kinds_or_not_comparable_are_kept(values):
     space = SearchSpace.from_param_space({"w": values})
     assert space.params[0].n_values == len(values)
+
+
+@pytest.mark.parametrize("space", [{}, [{}]], ids=["dict", "list"])
+def test_empty_space_is_one_candidate_the_defaults(space):
+    # As GridSearchCV: one candidate, params {}, the estimator as given.
+    encoded = SearchSpace.from_param_space(space)
+    assert (encoded.n_params, encoded.n_bits, encoded.size()) == (0, 0, 1)
+    assert encoded.is_finite() and encoded.grid() == [{}] == list(ParameterGrid(space))
+    index, offset = encoded.sample(3, np.random.RandomState(0))
+    assert index.shape == (3, 0) and encoded.encode(index).shape == (3, 0)
+    assert [encoded.decode(i, o) for i, o in zip(index, offset)] == [{}, {}, {}]
+    search = _search(space, Ridge(), n_iter=5).fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert search.cv_results_["params"] == [{}]
+    assert search.best_params_ == {}
+
+
+@pytest.mark.parametrize(
+    "space",
+    [
+        {"alpha": [0.1, 0.1, 0.2], "solver": ["svd", "auto", "svd"]},
+        [{"alpha": [1.0, 0.1, 1.0]}, {"alpha": [0.1, 1.0, 1.0], "tol": [1e-3, 1e-3]}],
+        {"alpha": [1.0, 1.0]},
+    ],
+    ids=["dict", "branches", "one_value_twice"],
+)
+def test_repeated_values_are_evaluated_as_parameter_grid_does(space):
+    search = _search(space, Ridge(), n_iter=50).fit(X, Y)
+    assert search.search_mode_ == "exhaustive"
+    assert search.cv_results_["params"] == list(ParameterGrid(space))
+    assert SearchSpace.from_param_space(space).size() == len(ParameterGrid(space))
+
+
+def test_repeated_value_is_sampled_more_often_in_spectral_mode():
+    # As RandomizedSearchCV samples a list: 0.1 listed twice of three, 2/3.
+    space = SearchSpace.from_param_space({"alpha": [0.1, 0.2, 0.1], "x": list(range(8))})
+    param = space.params[0]
+    assert param.values == [0.1, 0.2] and param.n_bits == 1
+    assert_array_equal(param.weights, [2 / 3, 1 / 3])
+    index, offset = space.sample(3000, np.random.RandomState(0))
+    share = np.mean([space.decode(i, o)["alpha"] == 0.1 for i, o in zip(index, offset)])
+    assert abs(share - 2 / 3) < 0.03
+
+
+def test_list_with_nan_is_categorical_in_declared_order():
+    # NaN has no place in an order: the list is coded as unordered values.
+    nan = float("nan")
+    space = SearchSpace.from_param_space({"alpha": [1.0, nan, 0.1]})
+    param = space.params[0]
+    assert param.kind == "categorical"
+    assert param.values[0] == 1.0 and math.isnan(param.values[1]) and param.values[2] == 0.1
+    assert_array_equal(param.codes, [[1, 1], [1, -1], [-1, 1]])  # plain binary
+    without = SearchSpace.from_param_space({"alpha": [1.0, 0.1]}).params[0]
+    assert without.kind == "ordered"
+
+
+@contextlib.contextmanager
+def _hang_guard(seconds=60):
+    """Fail (rather than hang the suite) if the block runs past ``seconds``;
+    not a timing assert: the inputs below took minutes or were OOM-killed."""
+    def _raise(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    "dist, kind",
+    [
+        (scipy.stats.zipf(1.01), "free"),  # was OOM-killed (generic cdf sums the pmf)
+        (scipy.stats.logser(0.999999), "free"),  # hung > 90 s
+        (scipy.stats.nbinom(1, 1e-15), "distribution"),  # hung > 90 s
+        (scipy.stats.poisson(1e18), "distribution"),  # "cannot convert float NaN"
+        (scipy.stats.randint(-(2**63), 2**63 - 1), "free"),  # overflowed int64
+        (scipy.stats.geom(1e-9), "distribution"),
+    ],
+    ids=["zipf", "logser", "nbinom", "poisson_1e18", "randint_int64", "geom"],
+)
+def test_extreme_discrete_distributions_are_bucketed_or_sampled_by_rvs(dist, kind):
+    # Quantile buckets by bisection on the cdf when the distribution has a
+    # closed-form cdf; otherwise drawn from its own rvs, as RandomizedSearchCV
+    # does (no bits).  Memory stays small (tracemalloc), values are ints in
+    # the support.
+    tracemalloc.start()
+    try:
+        with _hang_guard():
+            space = SearchSpace.from_param_space({"k": dist, "x": [1, 2]})
+            index, offset = space.sample(20, np.random.RandomState(0))
+            values = [space.decode(i, o)["k"] for i, o in zip(index, offset)]
+            labels = [space.bit_label(b) for b in range(space.n_bits)]
+            labels += space.params[0].labels(range(space.params[0].n_values))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20
+    assert space.params[0].kind == kind
+    low, high = dist.support()
+    assert all(isinstance(v, numbers.Integral) for v in values)
+    assert all(low <= v <= high for v in values)
+    assert all(isinstance(label, str) for label in labels)
+
+
+def test_extreme_discrete_distribution_in_a_search():
+    space = {"alpha": scipy.stats.zipf(1.01), "solver": ["svd", "cholesky"]}
+    with _hang_guard():
+        search = _search(space, Ridge(), n_iter=6, n_stages=0).fit(X, Y)
+    assert all(p["alpha"] >= 1 for p in search.cv_results_["params"])
 
 
 def test_small_discrete_distribution_in_exhaustive_mode():
@@ -991,3 +1099,131 @@ def _is_number(value):
 
 def _same_params(a, b):
     return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+
+
+# ======================================================= halving schedule
+def _halving_schedule_by_counting(budget, min_resources, max_resources, factor, max_candidates=None):
+    """The schedule as it was computed before (counting the first rung up
+    from 1): the reference for the O(log) search."""
+    from harmonica_sklearn._halving import _rung_sizes, rung_resources, schedule_cost
+
+    resources = rung_resources(min_resources, max_resources, factor)
+    while True:
+        n_first = 1
+        while True:
+            sizes = _rung_sizes(n_first + 1, len(resources), factor)
+            if schedule_cost(sizes, resources, max_resources) > budget:
+                break
+            if max_candidates is not None and n_first + 1 > max_candidates:
+                break
+            n_first += 1
+        sizes = _rung_sizes(n_first, len(resources), factor)
+        if len(resources) == 1 or sizes[0] >= factor:
+            return sizes, resources
+        resources = resources[1:]
+
+
+@pytest.mark.parametrize("factor", [1.2, 1.5, 2, 3, 4.5])
+@pytest.mark.parametrize("min_resources, max_resources", [(1, 1), (1, 60), (7, 60), (3, 1000), (50, 60)])
+def test_halving_schedule_equals_counting_over_a_grid(factor, min_resources, max_resources):
+    from harmonica_sklearn._halving import halving_schedule
+
+    budgets = [0, 0.3, 1, 1.5, 2, 3, 7, 10, 12.5, 30, 99, 100, 257, 1000]
+    for budget in budgets:
+        for max_candidates in (None, 1, 5, 64):
+            schedule = halving_schedule(budget, min_resources, max_resources, factor, max_candidates)
+            expected = _halving_schedule_by_counting(
+                budget, min_resources, max_resources, factor, max_candidates
+            )
+            assert (schedule.n_candidates, schedule.resources) == expected, (budget, max_candidates)
+
+
+def test_halving_schedule_of_a_huge_budget_is_computed_at_once():
+    # n_iter=10**9 took about 40 minutes (the first rung counted up one by one).
+    from harmonica_sklearn._halving import halving_schedule
+
+    with _hang_guard(30):
+        schedule = halving_schedule(10**9, 1, 1000, 3)
+    assert schedule.resources[-1] == 1000 and schedule.n_candidates[-1] >= 1
+    cost = sum(n * r / 1000 for n, r in zip(schedule.n_candidates, schedule.resources))
+    assert cost <= 10**9
+    bigger = [schedule.n_candidates[0] + 1]
+    for _ in schedule.resources[1:]:
+        bigger.append(max(1, math.ceil(bigger[-1] / 3)))
+    assert sum(n * r / 1000 for n, r in zip(bigger, schedule.resources)) > 10**9
+
+
+# ============================================================ restriction
+def test_refine_on_a_list_of_32768_values_stays_small():
+    # The dense (settings x codes x bits) comparison allocated 14 GiB here.
+    from harmonica_sklearn._restriction import refine
+    from harmonica_sklearn._spectral import SparsePolynomial
+
+    space = SearchSpace.from_param_space({"a": list(range(32768)), "b": ["x", "y"]})
+    free = np.arange(space.n_bits)
+    poly = SparsePolynomial(0.0, [(i,) for i in free], np.linspace(1, 2, space.n_bits))
+    tracemalloc.start()
+    try:
+        with _hang_guard():
+            new, _ = refine(Restriction.unrestricted(space), space, poly, free, np.zeros(1), 4)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 2**20
+    assert new.n_alternatives == 4
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_feasible_settings_equal_the_dense_comparison(seed):
+    from harmonica_sklearn._restriction import _feasible_settings
+    from harmonica_sklearn._spectral import enumerate_settings
+
+    rng = np.random.RandomState(seed)
+    space = SearchSpace.from_param_space(
+        {"a": list(range(5)), "b": ["x", "y", "z"], "c": list(range(11))}
+    )
+    fixed_bits = np.asarray([0], dtype=np.intp)
+    fixed_signs = np.asarray([1], dtype=np.int8)
+    positions = np.sort(rng.choice(np.arange(1, space.n_bits), size=5, replace=False))
+    settings = enumerate_settings(len(positions))
+    got = _feasible_settings(space, fixed_bits, fixed_signs, positions, settings)
+    owner = space.bit_owner()
+    allowed = space.allowed_values({0: 1})
+    expected = np.ones(len(settings), bool)
+    for p in np.unique(owner[positions]):
+        columns = np.flatnonzero(owner[positions] == p)
+        param = space.params[p]
+        patterns = param.codes[allowed[p]][:, positions[columns] - param.bit_offset]
+        chosen = settings[:, columns]
+        expected &= np.any(np.all(chosen[:, None, :] == patterns[None], axis=2), axis=1)
+    assert_array_equal(got, expected)
+
+
+# ================================================= memory of the spectral fit
+def test_spectral_fit_peak_memory_stays_under_the_cap():
+    # 50 parameters of 10 values (4 bits each) at degree 2 peaked at 1.34 GB
+    # while the docs capped the feature matrix at 512 MiB: the cap now holds
+    # for the fit's whole peak, at the largest sample count it allows.
+    from harmonica_sklearn._spectral import (
+        FEATURE_MEMORY_LIMIT, fit_sparse_polynomial, n_parity_features,
+        spectral_fit_memory, supported_degree,
+    )
+
+    groups = np.repeat(np.arange(50), 4)
+    n_features = n_parity_features(groups, 2)
+    n = 1
+    while spectral_fit_memory(n + 1, n_features, 2, 5) <= FEATURE_MEMORY_LIMIT:
+        n += 1
+    assert supported_degree(groups, n, 2, 5) == 2
+    assert supported_degree(groups, n + 1, 2, 5) == 1
+    rng = np.random.RandomState(0)
+    bits = np.where(rng.rand(n, 200) < 0.5, 1, -1).astype(np.int8)
+    y = bits[:, 0] + bits[:, 5] * bits[:, 9] + 0.1 * rng.randn(n)
+    tracemalloc.start()
+    try:
+        poly = fit_sparse_polynomial(bits, y, degree=2, n_terms=5, groups=groups)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= FEATURE_MEMORY_LIMIT
+    assert (0,) in poly.subsets and (5, 9) in poly.subsets

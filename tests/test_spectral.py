@@ -99,7 +99,9 @@ def test_supported_degree_grows_with_samples():
 
 def test_supported_degree_respects_memory():
     groups = np.arange(200)
-    assert supported_degree(groups, 10_000, 3, 0, memory_limit=2**30) == 2
+    # float64 features (8 bytes per entry at the peak): 5,000 samples x 20,100
+    # degree-2 features fit in 1 GiB, degree 3 does not.
+    assert supported_degree(groups, 5_000, 3, 0, memory_limit=2**30) == 2
 
 
 def test_enumerate_settings_order():
