@@ -20,13 +20,15 @@ without a shared disk.
 Why SQLite, and why JSON
 ------------------------
 The store is one SQLite database, ``evaluations.sqlite3`` in the checkpoint
-directory, from the standard library: table ``evaluations(key TEXT PRIMARY
+directory (with its write-ahead log beside it while a search has it open),
+from the standard library: table ``evaluations(key TEXT PRIMARY
 KEY, record TEXT)`` holds each record as JSON text, table ``meta`` the
 format version and the fingerprint of the search.  SQLite gives, with no
 code of ours: atomic transactions (a process killed mid-write leaves the
 last committed state, never a torn record), durability of each commit
 (``synchronous=FULL``: a ``put`` that returned survives a SIGKILL, and a
-power loss on a disk that honours flushes), locking between processes (two
+power loss on a disk that honours flushes; with the write-ahead log, one
+flush per ``put``), locking between processes (two
 searches starting at once on one path cannot both create the store), and
 one file instead of one per evaluation.  JSON lines would need all of
 these written by hand (fsync of file and directory, torn last lines,
@@ -463,9 +465,20 @@ class EvaluationStore:
     def close(self) -> None:
         """Close the database; the store cannot be used afterwards."""
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            if self._connection is None:
+                return
+            connection, self._connection = self._connection, None
+            try:
+                if self.writable:
+                    # Back to one file at rest (readable from a read-only
+                    # directory, copied with its evaluations); if another
+                    # process has the store open too, it stays in WAL mode.
+                    connection.execute("PRAGMA busy_timeout = 0")
+                    connection.execute("PRAGMA journal_mode = DELETE")
+            except sqlite3.Error:
+                pass
+            finally:
+                connection.close()
 
     def __enter__(self):
         return self
@@ -501,6 +514,13 @@ def _connect(file, writable):
         connection.execute("PRAGMA cell_size_check = ON")
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA fullfsync = ON")  # macOS: flush to the platter
+        if writable:
+            # Write-ahead log while open: one flush per commit instead of
+            # three (a rollback journal is created, flushed and deleted per
+            # commit).  Where the file system cannot share memory, SQLite
+            # keeps its rollback journal, which is as safe, only slower.
+            # close() turns it back into a single self-contained file.
+            connection.execute("PRAGMA journal_mode = WAL")
     except BaseException:
         connection.close()
         raise
