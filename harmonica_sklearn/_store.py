@@ -101,7 +101,6 @@ import enum
 import functools
 import hashlib
 import json
-import math
 import numbers
 import os
 import re
@@ -115,7 +114,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-__all__ = ["EvaluationStore", "evaluation_key", "fingerprint", "check_location"]
+__all__ = ["EvaluationStore", "check_location", "evaluation_key", "fingerprint"]
 
 STORE_FILE = "evaluations.sqlite3"
 _APPLICATION = "harmonica-sklearn evaluation store"
@@ -947,21 +946,27 @@ class _Canonicaliser:
                 self.form(state, where, depth)]
 
     def _object_form(self, value, where, depth):
+        # By class and attributes where it has a __dict__; else by a repr
+        # without an address (paths, dates, decimals, compiled patterns:
+        # their slots may hold lazily cached values, a hash among them);
+        # else by its slots.
+        if isinstance(getattr(value, "__dict__", None), dict):
+            return ["object", _class_name(type(value), where),
+                    self.form(_state(value), where, depth)]
+        text = repr(value)
+        if not _ADDRESS.search(text):
+            return ["repr", _class_name(type(value), where), text]
         state = _state(value)
-        if state is not None:
+        if state:
             return ["object", _class_name(type(value), where),
                     self.form(state, where, depth)]
-        text = repr(value)
-        if _ADDRESS.search(text):
-            raise ValueError(
-                f"checkpoint: cannot fingerprint {where} ({_short(text)}): a "
-                f"{type(value).__qualname__} object whose only identity is its memory "
-                "address, "
-                "which differs between processes. Give it a stable identity (a "
-                "module-level function or class, or an object with attributes or a "
-                "repr without an address), or fit without checkpoint."
-            )
-        return ["repr", _class_name(type(value), where), text]
+        raise ValueError(
+            f"checkpoint: cannot fingerprint {where} ({_short(text)}): a "
+            f"{type(value).__qualname__} object whose only identity is its memory "
+            "address, which differs between processes. Give it a stable identity "
+            "(a module-level function or class, or an object with attributes or a "
+            "repr without an address), or fit without checkpoint."
+        )
 
 
 def _scalar_form(value):

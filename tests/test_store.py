@@ -5,6 +5,7 @@ import errno
 import json
 import math
 import os
+import pathlib
 import pickle
 import signal
 import sqlite3
@@ -18,6 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse
 from scipy.stats import loguniform, randint, rv_discrete, uniform
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
@@ -91,6 +93,7 @@ def run_python(code, **env):
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
         env={**os.environ, "PYTHONPATH": ROOT, **env},
     )
 
@@ -525,6 +528,21 @@ def test_stateless_objects_are_identified_by_class():
     assert fp["scoring"] != fingerprint(**problem(scoring=module_level_score))["scoring"]
 
 
+def test_sparse_data_is_hashed_by_content():
+    sparse = scipy.sparse.csr_matrix(X)
+    fp = fingerprint(**problem(X=sparse))
+    assert fp == fingerprint(**problem(X=scipy.sparse.csr_matrix(X.copy())))
+    assert fp["data"] != fingerprint(**problem(X=scipy.sparse.csr_matrix(X + 1)))["data"]
+    assert fp["data"] != rich_fingerprint()["data"]
+
+
+def test_objects_with_lazy_caches_keep_their_fingerprint():
+    path = pathlib.Path("/data/run")
+    before = fingerprint(**problem(fit_params={"where": path}))
+    str(path), hash(path), path.parts  # fill pathlib's cached slots
+    assert fingerprint(**problem(fit_params={"where": path})) == before
+
+
 def test_extra_components():
     fp = fingerprint(**problem(), extra={"distribution_bits": 3})
     assert fp["distribution_bits"] != fingerprint(**problem(),
@@ -645,7 +663,7 @@ def test_creation_race_between_threads(tmp_path):
         barrier = threading.Barrier(4)
         results = [None] * 4
 
-        def open_it(i):
+        def open_it(i, path=path, barrier=barrier, results=results):
             barrier.wait()
             try:
                 EvaluationStore.open(path, {"data": f"d{i}"}).close()
