@@ -20,28 +20,30 @@ without a shared disk.
 Why SQLite, and why JSON
 ------------------------
 The store is one SQLite database, ``evaluations.sqlite3`` in the checkpoint
-directory (with its write-ahead log beside it while a search has it open),
-from the standard library: table ``evaluations(key TEXT PRIMARY
+directory, from the standard library: table ``evaluations(key TEXT PRIMARY
 KEY, record TEXT)`` holds each record as JSON text, table ``meta`` the
 format version and the fingerprint of the search.  SQLite gives, with no
 code of ours: atomic transactions (a process killed mid-write leaves the
-last committed state, never a torn record), durability of each commit
+last committed state, never a torn record); durability of each commit
 (``synchronous=FULL``: a ``put`` that returned survives a SIGKILL, and a
-power loss on a disk that honours flushes; with the write-ahead log, one
-flush per ``put``), locking between processes (two
-searches starting at once on one path cannot both create the store), and
-one file instead of one per evaluation.  JSON lines would need all of
-these written by hand (fsync of file and directory, torn last lines,
-locking).  Records are JSON, never pickle: reading a store parses numbers
-and strings and cannot execute code, whoever wrote the file; no Python
-function is registered with SQLite and ``trusted_schema`` is off.  A record
-that is not valid JSON of the documented form is treated as missing (the
-evaluation is simply run again and overwritten).  A file that is not a
-readable SQLite database of this format, or whose fingerprint was deleted
-or damaged, is refused with an error naming its path.  Other files in the
-directory (such as the pickles of earlier versions) are never read.  Keep
-the directory on a local disk: SQLite's locking is unreliable on some
-network file systems.
+power loss on a disk that honours flushes); locking between processes (two
+searches starting at once on one path cannot both create the store); and
+one file instead of one per evaluation.  JSON lines would need all of these
+written by hand (fsync of file and directory, torn last lines, locking).
+While a search has the store open it writes through SQLite's write-ahead
+log (``-wal`` and ``-shm`` files beside it: one flush per ``put`` instead
+of three); closing folds the log back, leaving one self-contained file.
+
+Records are JSON, never pickle: reading a store parses numbers and strings
+and cannot execute code, whoever wrote the file; no Python function is
+registered with SQLite and ``trusted_schema`` is off.  A record that is not
+valid JSON of the documented form is treated as missing (the evaluation is
+simply run again and overwritten).  A file that is not a readable SQLite
+database of this format (checked with ``PRAGMA quick_check`` at every
+open), or whose fingerprint was deleted or damaged, is refused with an
+error naming its path.  Other files in the directory (such as the pickles
+of earlier versions) are never read.  Keep the directory on a local disk:
+SQLite's locking is unreliable on some network file systems.
 
 How keys are made
 -----------------
@@ -67,6 +69,9 @@ and its parameters, declared space, scoring, error_score,
 return_train_score, fit params and routed metadata, resource name).  It is
 written when the store is created and compared on every later open; a
 mismatch is refused with an error naming the components that differ.
+Whatever else changes what an encoded candidate stands for (the encoding
+itself, ``distribution_bits``) must enter the fingerprint too, through its
+``extra`` argument.
 Callables are identified by module and qualified name (their code is not
 hashed: editing a scoring function in place keeps its fingerprint), so a
 lambda or a function defined inside another function, whose name is not
@@ -82,7 +87,9 @@ typo in a mount point should not silently write elsewhere); an existing
 file, ``""``, or a directory where the store is missing and cannot be
 created are refused.  An existing store that this process cannot write is
 opened read-only: its evaluations are reused, and evaluations it lacks are
-computed but not stored (one RuntimeWarning says so).
+computed but not stored (one RuntimeWarning says so).  (A store left by a
+killed process keeps its write-ahead log until it is next opened writable:
+do that once before making it read-only.)
 
 Guarantees
 ----------
@@ -296,6 +303,17 @@ class EvaluationStore:
         store = cls(directory, file, connection, writable)
         try:
             store._initialise(fingerprint, shown)
+            if writable:
+                # Only now that the file is known to be this search's store:
+                # a write-ahead log while open, one flush per commit instead
+                # of three (a rollback journal is created, flushed and
+                # deleted per commit).  Where the file system cannot share
+                # memory, SQLite keeps its rollback journal, as safe, slower.
+                # close() turns it back into one self-contained file.
+                connection.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as exc:
+            connection.close()
+            raise _unreadable(shown, file, exc) from exc
         except BaseException:
             connection.close()
             raise
@@ -513,13 +531,6 @@ def _connect(file, writable):
         connection.execute("PRAGMA cell_size_check = ON")
         connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA fullfsync = ON")  # macOS: flush to the platter
-        if writable:
-            # Write-ahead log while open: one flush per commit instead of
-            # three (a rollback journal is created, flushed and deleted per
-            # commit).  Where the file system cannot share memory, SQLite
-            # keeps its rollback journal, which is as safe, only slower.
-            # close() turns it back into a single self-contained file.
-            connection.execute("PRAGMA journal_mode = WAL")
     except BaseException:
         connection.close()
         raise

@@ -177,6 +177,7 @@ def test_records_round_trip_exactly(tmp_path):
         key(3): record(3, extra={"nested": [1, 2.5, None, "x", {"y": float("nan")}]}),
     }
     with EvaluationStore.open(tmp_path / "store", FP) as store:
+        assert store._connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         for k, r in records.items():
             store.put(k, r)
         assert len(store) == 4
@@ -354,14 +355,17 @@ def test_a_store_without_its_fingerprint_is_refused(tmp_path):
         EvaluationStore.open(path, FP)
 
 
-def test_another_sqlite_database_is_refused(tmp_path):
+def test_another_sqlite_database_is_refused_and_left_as_it_was(tmp_path):
     (tmp_path / "store").mkdir()
     connection = sqlite3.connect(tmp_path / "store" / STORE_FILE)
     connection.execute("CREATE TABLE other (x)")
     connection.commit()
     connection.close()
+    before = (tmp_path / "store" / STORE_FILE).read_bytes()
     with pytest.raises(ValueError, match="not a harmonica-sklearn evaluation store"):
         EvaluationStore.open(tmp_path / "store", FP)
+    assert (tmp_path / "store" / STORE_FILE).read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == [STORE_FILE]
 
 
 # --------------------------------------------------------------------- keys
@@ -600,8 +604,10 @@ def test_a_store_of_another_search_is_refused_naming_what_differs(tmp_path):
     with EvaluationStore.open(tmp_path / "store", dict(FP)) as store:
         assert len(store) == 1
     other = {**FP, "data": "d2", "fit params": "f2"}
+    before = (tmp_path / "store" / STORE_FILE).read_bytes()
     with pytest.raises(ValueError) as error:
         EvaluationStore.open(tmp_path / "store", other)
+    assert (tmp_path / "store" / STORE_FILE).read_bytes() == before
     assert "its data, fit params differ from this fit's: use another directory or " \
            "delete this one" in str(error.value)
     assert str(tmp_path / "store") in str(error.value)
