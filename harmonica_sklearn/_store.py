@@ -113,6 +113,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import types
 import warnings
 from collections.abc import Mapping
@@ -302,17 +303,38 @@ class EvaluationStore:
             raise _unreadable(shown, file, exc) from exc
         store = cls(directory, file, connection, writable)
         try:
-            store._initialise(fingerprint, shown)
+            deadline = time.monotonic() + _LOCK_TIMEOUT
+            while True:
+                try:
+                    store._initialise(fingerprint, shown)
+                    break
+                except sqlite3.OperationalError as exc:
+                    # SQLite answers "locked" without waiting in a few
+                    # cases (another process switching the journal mode or
+                    # recovering the log): wait as for any lock.
+                    if not _is_busy(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
             if writable:
                 # Only now that the file is known to be this search's store:
                 # a write-ahead log while open, one flush per commit instead
                 # of three (a rollback journal is created, flushed and
-                # deleted per commit).  Where the file system cannot share
-                # memory, SQLite keeps its rollback journal, as safe, slower.
+                # deleted per commit).  Where it cannot be had (another
+                # process holds the store, a file system without shared
+                # memory) the rollback journal stays: as safe, slower.
                 # close() turns it back into one self-contained file.
-                connection.execute("PRAGMA journal_mode = WAL")
+                try:
+                    connection.execute("PRAGMA journal_mode = WAL")
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
         except sqlite3.Error as exc:
             connection.close()
+            if _is_busy(exc):
+                raise ValueError(
+                    f"{shown}: {file} stayed locked by another process for "
+                    f"{_LOCK_TIMEOUT:.0f} s; try again when it has finished."
+                ) from exc
             raise _unreadable(shown, file, exc) from exc
         except BaseException:
             connection.close()
@@ -356,6 +378,10 @@ class EvaluationStore:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise  # open() waits and tries again
+            raise _unreadable(shown, self.file, exc) from exc
         except sqlite3.Error as exc:
             raise _unreadable(shown, self.file, exc) from exc
         different = sorted(
@@ -535,6 +561,11 @@ def _connect(file, writable):
         connection.close()
         raise
     return connection
+
+
+def _is_busy(exc):
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 def _create(connection, fingerprint):
