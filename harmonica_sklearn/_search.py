@@ -518,6 +518,9 @@ class HarmonicaSearchCV(BaseSearchCV):
                 self.return_train_score,
                 {**routed.estimator.fit, **routed.scorer.score},
                 self.resource,
+                # A stored candidate is known by its codes in the encoded
+                # space, whose meaning these settle.
+                extra={"distribution_bits": str(self.distribution_bits), "encoding": "1"},
             ),
         )
 

@@ -196,7 +196,7 @@ class SearchRun:
         ]
         stored = self.store.get_many([k for row in keys for k in row])
         known = {
-            (i, s): stored[key]
+            (i, s): _as_out(stored[key])
             for i, row in enumerate(keys)
             for s, key in enumerate(row)
             if key in stored
@@ -280,6 +280,14 @@ class _OutsByCandidate:
             on_result(i, s, out)
 
         return record
+
+
+def _as_out(record):
+    """A stored record as ``_fit_and_score`` returns it (no ``train_scores``
+    key when train scores were not asked for)."""
+    if record.get("train_scores", 0) is None:
+        record = {k: v for k, v in record.items() if k != "train_scores"}
+    return record
 
 
 def _part(batch, start, stop):
