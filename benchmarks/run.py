@@ -939,8 +939,9 @@ def _time_to_match_lines(matches: pd.DataFrame, methods: Sequence[str]) -> list[
         "Harmonica's first full-resource evaluation its incumbent was only "
         "scored on subsamples and is not a configuration the search would "
         "return: the \"full\" columns only count incumbents evaluated at full "
-        "resource. With n_jobs > 1 the elapsed times are apportioned from fit "
-        "and score times, so approximate.",
+        "resource. With n_jobs > 1 the elapsed times are measured in the "
+        "workers (apportioned from fit and score times only where runs.csv's "
+        "exact_elapsed is false).",
         "",
     ]
     order = {m: i for i, m in enumerate(methods)}

@@ -1169,9 +1169,9 @@ def kernel_sgd_task(seed: int = 0, size: TimedSize = "full") -> Task:
 
 
 def skorch_mlp_task(seed: int = 0, size: TimedSize = "full") -> Task:
-    """A skorch MLP on 4,800 generated rows, epochs as the resource, 12 parameters.
+    """A skorch MLP on 3,600 generated rows, epochs as the resource, 12 parameters.
 
-    ``make_classification`` with 4,800 rows (1,200 held out), 40 features
+    ``make_classification`` with 3,600 rows (900 held out), 40 features
     and 4 classes. Scaler + float32 cast + a CPU
     :class:`harmonica_sklearn.skorch.TunableNeuralNetClassifier` (one torch
     thread, 27 epochs, no validation split) training
@@ -1201,7 +1201,7 @@ def skorch_mlp_task(seed: int = 0, size: TimedSize = "full") -> Task:
 
     from harmonica_sklearn.skorch import MLP, TunableNeuralNetClassifier, to_float32
 
-    n_rows = _timed_rows(size, 4_800, 600)
+    n_rows = _timed_rows(size, 3_600, 600)
     X, y = make_classification(
         n_samples=n_rows,
         n_features=40,
