@@ -431,3 +431,28 @@ def test_a_timed_task_runs_end_to_end_with_equal_time(tmp_path):
         assert (out / name).stat().st_size > 0
     simulated = pd.read_csv(out / "simulated.csv")
     assert set(simulated["n_workers"]) == {2, 8, 32}
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_time_budget_reaches_the_search_only_when_it_takes_one(monkeypatch):
+    import harmonica_sklearn
+    from scipy.stats import loguniform
+
+    from benchmarks import methods
+
+    task = _iris_task_with_resource({"C": loguniform(1e-3, 1e3)}, "n_samples")
+    if not methods.has_time_budget():
+        with pytest.raises(methods.MethodNotApplicable, match="time_budget"):
+            methods.run_harmonica(task, 3, 0, time_budget=5.0)
+    # Once HarmonicaSearchCV takes it, the runner passes it through.
+    received = []
+    real = harmonica_sklearn.HarmonicaSearchCV
+
+    def with_time_budget(*args, time_budget=None, **kwargs):
+        received.append(time_budget)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(methods, "has_time_budget", lambda: True)
+    monkeypatch.setattr(harmonica_sklearn, "HarmonicaSearchCV", with_time_budget)
+    result = methods.run_harmonica(task, 3, 0, method="harmonica_time", time_budget=5.0)
+    assert received == [5.0] and result.method == "harmonica_time"
