@@ -132,6 +132,13 @@ def _first_time(
     return float(elapsed[reached[0]]) if reached.size else math.inf
 
 
+def _speedup(reference_wall: float, when: float) -> float:
+    """``reference_wall / when``; NaN when never reached (``when`` infinite)."""
+    if not np.isfinite(when):
+        return np.nan
+    return reference_wall / when if when > 0 else math.inf
+
+
 def _run_trace(traces: pd.DataFrame, task: str, method: str, budget: Any, seed: Any):
     trace = traces[
         (traces["task"] == task)
@@ -188,11 +195,6 @@ def speedups(
                     when_full = _first_time(elapsed, values, mask, target)
                     when_any = _first_time(elapsed, values, np.ones_like(mask), target)
 
-                    def speedup(when: float) -> float:
-                        if not np.isfinite(when):
-                            return np.nan
-                        return ref_wall / when if when > 0 else math.inf
-
                     rows.append(
                         {
                             "task": task,
@@ -207,9 +209,9 @@ def speedups(
                             "method_true_value": own["true_value"],
                             "method_wall_time": own["wall_time"],
                             "time_to_reach_full": when_full,
-                            "speedup_full": speedup(when_full),
+                            "speedup_full": _speedup(ref_wall, when_full),
                             "time_to_reach_any": when_any,
-                            "speedup_any": speedup(when_any),
+                            "speedup_any": _speedup(ref_wall, when_any),
                         }
                     )
     return pd.DataFrame(rows, columns=SPEEDUP_COLUMNS)
@@ -323,11 +325,13 @@ def wall_ratios(runs: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
         ``overhead_share`` (``search_overhead / wall_time``).
     """
     ok = runs[(runs["status"] == "ok") & runs["task"].isin(_real_tasks(runs))].copy()
-    ref = ok[ok["method"] == reference].set_index(["task", "budget", "seed"])["wall_time"]
+    ref = ok[ok["method"] == reference].set_index(["task", "budget", "seed"])[
+        "wall_time"
+    ]
     keys = pd.MultiIndex.from_frame(ok[["task", "budget", "seed"]])
-    ok["wall_ratio"] = ok["wall_time"].to_numpy(dtype=float) / ref.reindex(keys).to_numpy(
-        dtype=float
-    )
+    ok["wall_ratio"] = ok["wall_time"].to_numpy(dtype=float) / ref.reindex(
+        keys
+    ).to_numpy(dtype=float)
     ok["overhead_share"] = ok["search_overhead"] / ok["wall_time"]
     return ok
 
@@ -337,7 +341,9 @@ def simulated_scaling(
 ) -> pd.DataFrame:
     """:func:`benchmarks.simulate.simulate_traces` for the successful runs of real tasks."""
     ok = runs[(runs["status"] == "ok") & runs["task"].isin(_real_tasks(runs))]
-    keys = set(map(tuple, ok[["task", "method", "budget", "seed"]].itertuples(index=False)))
+    keys = set(
+        map(tuple, ok[["task", "method", "budget", "seed"]].itertuples(index=False))
+    )
     if not keys or traces.empty:
         return simulate_traces(traces.iloc[:0], workers)
     mask = [
@@ -401,28 +407,39 @@ def timed_lines(runs: pd.DataFrame, traces: pd.DataFrame) -> list[str]:
         lines += _speedup_lines(speed[speed["task"] == task])
         lines += _equal_time_lines(times[times["task"] == task])
         lines += _wall_lines(walls[walls["task"] == task])
-        lines += _scaling_lines(scaled[scaled["task"] == task], walls[walls["task"] == task])
+        lines += _scaling_lines(
+            scaled[scaled["task"] == task], walls[walls["task"] == task]
+        )
     return lines
 
 
 def _speedup_lines(speed: pd.DataFrame) -> list[str]:
     lines = [
-        "**Speedup** (headline: full-resource incumbent). Per seed: the "
-        "reference's wall time at the same n_iter over the first time at which "
-        "the method's full-resource incumbent (best CV score among its "
-        "evaluations at full resource so far) had a held-out score at least the "
-        "reference's final one. Lower median over seeds; \"not reached\" when "
-        "the median seed never got there (a speedup below 1, whatever its "
-        "run's length). \"any\": every incumbent counts, including those only "
-        "scored on subsamples, which the search would not return. Runs that "
-        "did not succeed are left out (see \"Runs not done\").",
+        (
+            "**Speedup** (headline: full-resource incumbent). Per seed: the "
+            "reference's wall time at the same n_iter over the first time at which "
+            "the method's full-resource incumbent (best CV score among its "
+            "evaluations at full resource so far) had a held-out score at least the "
+            'reference\'s final one. Lower median over seeds; "not reached" when '
+            "the median seed never got there (a speedup below 1, whatever its "
+            'run\'s length). "any": every incumbent counts, including those only '
+            "scored on subsamples, which the search would not return. Runs that "
+            'did not succeed are left out (see "Runs not done").',
+        ),
         "",
     ]
     if speed.empty:
         return lines + ["No run to compare with a reference.", ""]
     header = [
-        "budget", "reference", "method", "seeds", "median speedup, full",
-        "reached, full", "speedup ≥ 1, full", "median speedup, any", "reached, any",
+        "budget",
+        "reference",
+        "method",
+        "seeds",
+        "median speedup, full",
+        "reached, full",
+        "speedup ≥ 1, full",
+        "median speedup, any",
+        "reached, any",
     ]
     rows = []
     for (budget, reference), sub in speed.groupby(["budget", "reference"], sort=True):
@@ -458,14 +475,27 @@ def _equal_time_lines(times: pd.DataFrame) -> list[str]:
     if times.empty:
         return lines + [f"No `{EQUAL_TIME_METHOD}` run (`--equal-time`).", ""]
     header = [
-        "budget", "seed", "peer", "time budget (s)", "wall (s)", "held-out",
-        "peer held-out", "difference", "outcome",
+        "budget",
+        "seed",
+        "peer",
+        "time budget (s)",
+        "wall (s)",
+        "held-out",
+        "peer held-out",
+        "difference",
+        "outcome",
     ]
     rows = [
         [
-            r.budget, r.seed, r.peer, _fmt(r.time_budget), _fmt(r.method_wall_time),
-            _fmt(r.method_true_value, 4), _fmt(r.peer_true_value, 4),
-            _fmt(r.difference, 2), r.outcome,
+            r.budget,
+            r.seed,
+            r.peer,
+            _fmt(r.time_budget),
+            _fmt(r.method_wall_time),
+            _fmt(r.method_true_value, 4),
+            _fmt(r.peer_true_value, 4),
+            _fmt(r.difference, 2),
+            r.outcome,
         ]
         for r in times.sort_values(["budget", "peer", "seed"]).itertuples()
     ]
@@ -477,7 +507,9 @@ def _equal_time_lines(times: pd.DataFrame) -> list[str]:
         other = len(g) - sum(counts.get(k, 0) for k in ("better", "equal", "worse"))
         rows.append(
             [
-                budget, peer, len(g),
+                budget,
+                peer,
+                len(g),
                 f"{counts.get('better', 0)} / {counts.get('equal', 0)} / {counts.get('worse', 0)}",
                 other,
             ]
@@ -487,17 +519,27 @@ def _equal_time_lines(times: pd.DataFrame) -> list[str]:
 
 def _wall_lines(walls: pd.DataFrame) -> list[str]:
     lines = [
-        "**Wall time at equal n_iter**, overhead (wall time not spent in fit + "
-        "score, per core: wall − fit+score / n_jobs, as a share of the wall "
-        "time) and parallel efficiency (fit+score / (wall × n_jobs)). "
-        "wall / random's: median over seeds of the ratio on the same seed.",
+        (
+            "**Wall time at equal n_iter**, overhead (wall time not spent in fit + "
+            "score, per core: wall − fit+score / n_jobs, as a share of the wall "
+            "time) and parallel efficiency (fit+score / (wall × n_jobs)). "
+            "wall / random's: median over seeds of the ratio on the same seed.",
+        ),
         "",
     ]
     if walls.empty:
         return lines + ["No successful run.", ""]
     header = [
-        "budget", "method", "n_jobs", "runs", "median held-out", "median wall (s)",
-        "wall / random's", "median fit+score (s)", "overhead share", "parallel eff.",
+        "budget",
+        "method",
+        "n_jobs",
+        "runs",
+        "median held-out",
+        "median wall (s)",
+        "wall / random's",
+        "median fit+score (s)",
+        "overhead share",
+        "parallel eff.",
         "evaluations",
     ]
     rows = []
@@ -514,7 +556,8 @@ def _wall_lines(walls: pd.DataFrame) -> list[str]:
                     _fmt(g["wall_time"].median()),
                     _fmt(g["wall_ratio"].median()),
                     _fmt(g["compute_time"].median()),
-                    "—" if g["overhead_share"].isna().all()
+                    "—"
+                    if g["overhead_share"].isna().all()
                     else f"{g['overhead_share'].median():.1%}",
                     _fmt(g["parallel_efficiency"].median(), 2),
                     _fmt(g["n_evaluations"].median(), 4),
@@ -525,16 +568,18 @@ def _wall_lines(walls: pd.DataFrame) -> list[str]:
 
 def _scaling_lines(scaled: pd.DataFrame, walls: pd.DataFrame) -> list[str]:
     lines = [
-        "**Simulated workers**: each run's recorded fits (mean fit + score time "
-        "of a candidate's folds, times its folds) replayed by a greedy list "
-        "scheduler, with a barrier between the batches the method ran "
-        "(random search: one; halving: one per rung; Harmonica: one per "
-        "spectral stage and per rung; Optuna: one per trial, its folds in "
-        "parallel), in dispatch order / longest first. Fits only: the "
-        "method's own computation and joblib's dispatching are left out, so "
-        "the walls are lower bounds and the efficiencies upper bounds. The 2 "
-        "workers column is there to compare with the measured wall of n_jobs=2 "
-        "runs. Medians over seeds.",
+        (
+            "**Simulated workers**: each run's recorded fits (mean fit + score time "
+            "of a candidate's folds, times its folds) replayed by a greedy list "
+            "scheduler, with a barrier between the batches the method ran "
+            "(random search: one; halving: one per rung; Harmonica: one per "
+            "spectral stage and per rung; Optuna: one per trial, its folds in "
+            "parallel), in dispatch order / longest first. Fits only: the "
+            "method's own computation and joblib's dispatching are left out, so "
+            "the walls are lower bounds and the efficiencies upper bounds. The 2 "
+            "workers column is there to compare with the measured wall of n_jobs=2 "
+            "runs. Medians over seeds.",
+        ),
         "",
     ]
     if scaled.empty:
@@ -616,7 +661,9 @@ def plot_heldout_vs_time(
         return None
     budgets = sorted(ok["budget"].unique())
     methods = _ordered(ok["method"], _ORDER)
-    fig, axes = plt.subplots(1, len(budgets), figsize=(6 * len(budgets), 4.4), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(budgets), figsize=(6 * len(budgets), 4.4), squeeze=False
+    )
     for ax, budget in zip(axes[0], budgets, strict=True):
         sub_runs = ok[ok["budget"] == budget]
         sub = data[data["budget"] == budget]
@@ -630,7 +677,9 @@ def plot_heldout_vs_time(
                     continue
                 mask = full_resource_mask(trace, _full_cost(row))
                 x = trace["elapsed"].to_numpy(dtype=float)
-                y = np.where(mask, trace["best_true_value"].to_numpy(dtype=float), np.nan)
+                y = np.where(
+                    mask, trace["best_true_value"].to_numpy(dtype=float), np.nan
+                )
                 position = np.searchsorted(x, grid, side="right") - 1
                 curve = np.where(position >= 0, y[np.clip(position, 0, None)], np.nan)
                 curve[grid > float(row["wall_time"])] = np.nan
@@ -644,7 +693,9 @@ def plot_heldout_vs_time(
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
                 median = np.nanmedian(stacked, axis=0)
             median[~enough] = np.nan
-            ax.plot(grid, median, color=f"C{i}", lw=2, label=f"{method} ({len(curves)})")
+            ax.plot(
+                grid, median, color=f"C{i}", lw=2, label=f"{method} ({len(curves)})"
+            )
         random = sub_runs[sub_runs["method"] == "random"]
         if not random.empty:
             ax.axhline(random["true_value"].median(), color="k", ls="--", lw=0.8)

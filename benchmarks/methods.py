@@ -548,7 +548,7 @@ def _result_from_search(
                 logged = _logged_elapsed(
                     task, results, scorer, n_splits, start, resource or task.resource
                 )
-            except Exception as error:  # timing is secondary: apportion instead
+            except Exception as error:  # noqa: BLE001 (timing is secondary: apportion)
                 warnings.warn(f"could not date evaluations from the log: {error!r}")
     finally:
         if scorer.log is not None and os.path.exists(scorer.log):

@@ -168,8 +168,15 @@ def batches_from_trace(trace: pd.DataFrame) -> list[list[float]]:
 
 
 # Columns written by simulate_traces, besides the identifiers of the run.
-SIMULATED_COLUMNS = ["n_batches", "n_fits", "fit_time", "n_workers", "order",
-                     "simulated_wall", "simulated_efficiency"]
+SIMULATED_COLUMNS = [
+    "n_batches",
+    "n_fits",
+    "fit_time",
+    "n_workers",
+    "order",
+    "simulated_wall",
+    "simulated_efficiency",
+]
 
 
 def simulate_traces(

@@ -435,9 +435,9 @@ def test_a_timed_task_runs_end_to_end_with_equal_time(tmp_path):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_a_time_budget_reaches_the_search_only_when_it_takes_one(monkeypatch):
-    import harmonica_sklearn
     from scipy.stats import loguniform
 
+    import harmonica_sklearn
     from benchmarks import methods
 
     task = _iris_task_with_resource({"C": loguniform(1e-3, 1e3)}, "n_samples")
