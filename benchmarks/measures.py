@@ -424,7 +424,7 @@ def _speedup_lines(speed: pd.DataFrame) -> list[str]:
             "the median seed never got there (a speedup below 1, whatever its "
             'run\'s length). "any": every incumbent counts, including those only '
             "scored on subsamples, which the search would not return. Runs that "
-            'did not succeed are left out (see "Runs not done").',
+            'did not succeed are left out (see "Runs not done").'
         ),
         "",
     ]
@@ -523,7 +523,7 @@ def _wall_lines(walls: pd.DataFrame) -> list[str]:
             "**Wall time at equal n_iter**, overhead (wall time not spent in fit + "
             "score, per core: wall − fit+score / n_jobs, as a share of the wall "
             "time) and parallel efficiency (fit+score / (wall × n_jobs)). "
-            "wall / random's: median over seeds of the ratio on the same seed.",
+            "wall / random's: median over seeds of the ratio on the same seed."
         ),
         "",
     ]
@@ -578,7 +578,7 @@ def _scaling_lines(scaled: pd.DataFrame, walls: pd.DataFrame) -> list[str]:
             "method's own computation and joblib's dispatching are left out, so "
             "the walls are lower bounds and the efficiencies upper bounds. The 2 "
             "workers column is there to compare with the measured wall of n_jobs=2 "
-            "runs. Medians over seeds.",
+            "runs. Medians over seeds."
         ),
         "",
     ]
