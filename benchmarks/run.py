@@ -26,9 +26,15 @@ Outputs, under ``--out``:
   efficiency (:func:`_efficiency_lines`); then, for tasks without a known
   optimum, when Harmonica's incumbent first matched each peer's final
   held-out score, relative to the peer's wall time (:func:`time_to_match`).
+  Then, for those tasks, the timed comparison of :mod:`benchmarks.measures`
+  (speedup over random search and TPE, equal-time Harmonica, wall ratios,
+  simulated 2/8/32 workers), with its per-seed rows in ``speedups.csv``,
+  ``equal_time.csv`` and ``simulated.csv``.
 * ``regret_vs_cost_<task>.png`` and ``regret_vs_time_<task>.png``: median
   over seeds of the incumbent's regret (or held-out score) with its
-  interquartile band, one line per method, one panel per budget.
+  interquartile band, one line per method, one panel per budget; for tasks
+  without a known optimum, ``heldout_vs_time_<task>.png``: the full-resource
+  incumbent's held-out score against wall time.
 * ``config.json``: the command line and settings of the run.
 
 Examples
