@@ -328,6 +328,7 @@ def wall_ratios(runs: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
     ref = ok[ok["method"] == reference].set_index(["task", "budget", "seed"])[
         "wall_time"
     ]
+    ref = ref[~ref.index.duplicated(keep="first")]  # as the other tables do
     keys = pd.MultiIndex.from_frame(ok[["task", "budget", "seed"]])
     ok["wall_ratio"] = ok["wall_time"].to_numpy(dtype=float) / ref.reindex(
         keys
