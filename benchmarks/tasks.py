@@ -1329,7 +1329,7 @@ def mixed_frame(n_rows: int, seed: int) -> tuple[Any, np.ndarray]:
 def mixed_pipeline_task(seed: int = 0, size: TimedSize = "full") -> Task:
     """A ColumnTransformer pipeline on a mixed-type DataFrame, choosing whole steps.
 
-    :func:`mixed_frame` with 80,000 rows (20,000 held out). Pipeline: a
+    :func:`mixed_frame` with 60,000 rows (15,000 held out). Pipeline: a
     ``ColumnTransformer`` (numeric columns: imputer then scaler; string
     columns: imputer then encoder) followed by a model. The space is a list
     of two sub-spaces, one per model (logistic regression: ``C``;
@@ -1364,7 +1364,7 @@ def mixed_pipeline_task(seed: int = 0, size: TimedSize = "full") -> Task:
         RobustScaler,
     )
 
-    n_rows = _timed_rows(size, 80_000, 900)
+    n_rows = _timed_rows(size, 60_000, 900)
     X, y = mixed_frame(n_rows, seed)
     numeric = Pipeline(
         [("impute", SimpleImputer()), ("scale", StandardScaler())]
@@ -1422,7 +1422,7 @@ def mixed_pipeline_task(seed: int = 0, size: TimedSize = "full") -> Task:
             ],
             "model__learning_rate": loguniform(0.02, 0.5),
             "model__max_leaf_nodes": [8, 16, 32],
-            "model__max_iter": [30, 60, 120],
+            "model__max_iter": [30, 60, 100],
         },
     ]
     n_train = n_rows - n_rows // 4
