@@ -642,9 +642,10 @@ def plot_heldout_vs_time(
     """Draw ``heldout_vs_time_<task>.png``: the full-resource incumbent's
     held-out score against wall time, one panel per budget.
 
-    Per method, a thin line per seed and the median over seeds (where at
-    least half the seeds have a full-resource incumbent); dashed, random
-    search's median final held-out score; dotted, its median wall time.
+    Per method, a thin line per seed ending with a dot at the run's end and
+    the median over seeds (where at least half the seeds have a
+    full-resource incumbent); dashed, random search's median final held-out
+    score; dotted, its median wall time.
 
     Returns
     -------
@@ -685,7 +686,18 @@ def plot_heldout_vs_time(
                 curve = np.where(position >= 0, y[np.clip(position, 0, None)], np.nan)
                 curve[grid > float(row["wall_time"])] = np.nan
                 curves.append(curve)
-                ax.step(x, y, where="post", color=f"C{i}", alpha=0.25, lw=0.8)
+                # The run's answer holds until its end; a dot marks the end, so
+                # a run with a single full-resource evaluation shows too.
+                wall = max(float(row["wall_time"]), float(x[-1]))
+                ax.step(
+                    np.append(x, wall),
+                    np.append(y, y[-1]),
+                    where="post",
+                    color=f"C{i}",
+                    alpha=0.3,
+                    lw=0.8,
+                )
+                ax.plot([wall], [y[-1]], "o", color=f"C{i}", alpha=0.5, ms=3)
             if not curves:
                 continue
             stacked = np.array(curves)
@@ -707,8 +719,8 @@ def plot_heldout_vs_time(
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, title="method (seeds)", title_fontsize=8)
     fig.suptitle(
-        "thin: one seed; thick: median over seeds; dashed / dotted: random "
-        "search's median final held-out score / wall time",
+        "thin: one seed (dot: its end); thick: median over seeds\n"
+        "dashed / dotted: random search's median final held-out score / wall time",
         fontsize=8,
     )
     fig.tight_layout()
