@@ -896,7 +896,7 @@ def _cost_lines(search):
         f"{search.budget_spent_:.1f} of n_iter={search.n_iter} full-resource "
         "evaluations"
     ]
-    if search.search_mode_ == "spectral" and getattr(search, "n_resources_", None):
+    if search.search_mode_ != "exhaustive" and getattr(search, "n_resources_", None):
         if getattr(search, "final_stage", "halving") == "random":
             lines.append(
                 f"    final stage: {search.n_candidates_[0]} random candidates at "
