@@ -348,11 +348,6 @@ _PRIVATE_IMPORT = re.compile(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_search.py and _checkpoint.py still import private names; remove this "
-    "mark once the search goes through _compat",
-)
 def test_only_compat_imports_private_names():
     package = Path(_compat.__file__).parent
     offenders = [
