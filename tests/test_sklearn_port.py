@@ -1713,3 +1713,99 @@ def test_halving_empty_data_is_refused():
     search = HarmonicaSearchCV(_Fast(), {"a": [1]}, min_train_rows=0)
     with pytest.raises(ValueError):
         search.fit(np.empty((0, 3)), [])
+
+
+# --------------------------------------------------------------- callbacks
+
+
+def _callback_utils():
+    return pytest.importorskip("sklearn.callback.tests._utils",
+                               reason="sklearn callbacks need scikit-learn >= 1.9")
+
+
+def _n_batches(search):
+    res = search.cv_results_
+    return len(set(zip(res["stage"], res["phase"], res["rung"])))
+
+
+@pytest.mark.parametrize("refit", [True, False])
+@pytest.mark.parametrize("make", [_search, _random_like], ids=["exhaustive", "halving"])
+def test_callbacks_without_propagation(make, refit):
+    """follows test_search_callbacks_no_propagation.  Documented structure:
+    like sklearn's halving searches (a task per round), the search task has a
+    subtask per evaluated batch (the exhaustive batch, a stage, a rung), then
+    one per candidate and split."""
+    utils = _callback_utils()
+    callbacks = [utils.RecordingCallback(), utils.RecordingAutoPropagatedCallback()]
+    space = {"max_iter": [1, 2, 3]} if make is _search else {"max_iter": list(range(1, 9))}
+    search = make(space, utils.NoCallbackEstimator(), cv=2, scoring="accuracy", refit=refit,
+                  n_iter=3)
+    search.set_callbacks(*callbacks).fit(X4 if make is _search else Xs,
+                                         y4 if make is _search else ys)
+    n_evaluations = len(search.cv_results_["params"]) * search.n_splits_
+    expected = 1 + 1 + refit + _n_batches(search) + n_evaluations
+    for callback in callbacks:
+        assert callback.count_hooks("setup") == callback.count_hooks("teardown") == 1
+        assert callback.count_hooks("on_fit_task_begin") == expected
+        assert callback.count_hooks("on_fit_task_end") == expected
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_callbacks_with_propagation(refit):
+    """follows test_search_callbacks_propagation."""
+    utils = _callback_utils()
+    callbacks = [utils.RecordingCallback(), utils.RecordingAutoPropagatedCallback()]
+    search = HarmonicaSearchCV(utils.MaxIterEstimator(), {"max_iter": [1, 2, 3]}, cv=2,
+                               scoring="r2", refit=refit).set_callbacks(*callbacks)
+    search.fit(X4, y4)
+    own = 1 + 1 + refit + _n_batches(search) + 3 * search.n_splits_
+    inner = sum(p["max_iter"] for p in search.cv_results_["params"]) * search.n_splits_
+    inner += search.best_estimator_.n_iter_ if refit else 0
+    plain, propagated = callbacks
+    assert plain.count_hooks("on_fit_task_begin") == plain.count_hooks("on_fit_task_end") == own
+    assert propagated.count_hooks("on_fit_task_begin") == own + inner
+    assert propagated.count_hooks("on_fit_task_end") == own + inner
+
+
+def test_callbacks_receive_sample_weight():
+    """follows test_search_callbacks_receive_sample_weight."""
+    utils = _callback_utils()
+    callback = utils.RecordingCallback()
+    sw = np.random.RandomState(0).randint(1, 5, size=len(y4))
+    search = HarmonicaSearchCV(utils.MaxIterEstimator(), {"max_iter": [1, 2, 3]}, cv=2,
+                               scoring="r2").set_callbacks(callback)
+    search.fit(X4, y4, sample_weight=sw)
+    by_task = {}
+    for entry in callback.record:
+        if entry["name"].startswith("on_fit_task"):
+            by_task.setdefault(entry["context"].task_name, []).append(entry)
+    assert by_task["candidate-split-evaluation"] and by_task["refit-with-best-params"]
+    for entry in by_task["candidate-split-evaluation"]:
+        assert "sample_weight" in entry["kwargs"]["metadata"]
+    for entry in by_task["refit-with-best-params"]:
+        np.testing.assert_array_equal(entry["kwargs"]["metadata"]["sample_weight"], sw)
+
+
+@pytest.mark.parametrize("make", [_search, _random_like], ids=["exhaustive", "halving"])
+def test_callbacks_receive_the_search(make):
+    """follows test_search_callbacks_receive_search_instance."""
+    utils = _callback_utils()
+    callback = utils.RecordingCallback()
+    space = {"max_iter": [1, 2, 3]} if make is _search else {"max_iter": list(range(1, 9))}
+    search = make(space, utils.MaxIterEstimator(), cv=2, scoring="r2", n_iter=3)
+    search.set_callbacks(callback).fit(Xs, ys.astype(float))
+    assert callback.record
+    assert all(entry["estimator"] is search for entry in callback.record)
+
+
+def test_callbacks_with_some_fits_failing():
+    """follows test_search_callbacks_with_partial_fit_failures."""
+    utils = _callback_utils()
+    callback = utils.RecordingCallback()
+    search = HarmonicaSearchCV(_Fast(), {"fail_fit": [False, True]}, cv=2, refit=False,
+                               error_score=0.0).set_callbacks(callback)
+    with pytest.warns(FitFailedWarning, match="2 fits failed out of a total of 4."):
+        search.fit(X4, y4)
+    expected = 1 + 1 + 1 + 4  # root, search, the exhaustive batch, 4 evaluations
+    assert callback.count_hooks("on_fit_task_begin") == expected
+    assert callback.count_hooks("on_fit_task_end") == expected
