@@ -1809,3 +1809,40 @@ def test_callbacks_with_some_fits_failing():
     expected = 1 + 1 + 1 + 4  # root, search, the exhaustive batch, 4 evaluations
     assert callback.count_hooks("on_fit_task_begin") == expected
     assert callback.count_hooks("on_fit_task_end") == expected
+
+
+# --------------------------------------------------------------- array API
+
+_ARRAY_API_SCRIPT = """
+import numpy as np, torch
+from scipy.stats import loguniform
+from sklearn import config_context
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from harmonica_sklearn import HarmonicaSearchCV
+X = torch.asarray(np.arange(100).reshape((10, 10)).astype("float64"))
+y = torch.asarray(np.array([0] * 5 + [1] * 5))
+spaces = [({"tol": [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7]}, {}),
+          ({"tol": loguniform(1e-7, 1e-2)}, {"n_iter": 4, "n_stages": 0, "min_train_rows": 0})]
+with config_context(array_api_dispatch=True):
+    for space, kw in spaces:
+        search = HarmonicaSearchCV(LinearDiscriminantAnalysis(), space, cv=2,
+                                   error_score="raise", random_state=0, **kw).fit(X, y)
+        search.score(X, y)
+        assert isinstance(search.predict(X), torch.Tensor)
+        print(search.search_mode_)
+"""
+
+
+def test_array_api_inputs():
+    """follows test_array_api_search_cv_classifier (torch CPU tensors, in a
+    subprocess: scipy's array API support must be switched on before import)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    env = {**os.environ, "SCIPY_ARRAY_API": "1"}
+    done = subprocess.run([sys.executable, "-c", _ARRAY_API_SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["exhaustive", "spectral"]
