@@ -619,6 +619,7 @@ def test_refit_callable_in_halving_sees_full_resource_rows_only():
     search = _random_like({"C": uniform(0.1, 1)}, LinearSVC(), refit=first).fit(Xs, ys)
     assert set(seen[0]) == {search.max_resources_}
     assert search.cv_results_["n_resources"][search.best_index_] == search.max_resources_
+    assert not hasattr(search, "best_score_")
 
 
 # ----------------------------------------------------------- input kinds
@@ -682,7 +683,8 @@ def test_unsupervised_search():
 
 
 def test_unsupervised_halving_without_y():
-    """Spectral/halving mode with y=None: subsampled folds need no classes."""
+    """follows test_unsupervised_grid_search (y=None) in halving mode:
+    subsampled folds need no classes."""
     from sklearn.datasets import make_blobs
 
     Xb, _ = make_blobs(n_samples=60, random_state=0)
@@ -813,7 +815,10 @@ def test_multimetric_adaptive_search_follows_the_refit_metric(refit):
     rename = {k: v for k, v in _renamed(acc.cv_results_, "accuracy").items()}
     got = {k: v for k, v in multi.cv_results_.items() if k in rename}
     np.testing.assert_equal(_without_times(got), _without_times(rename))
-    if refit:
+    if not refit:
+        # As GridSearchCV: no best candidate with several metrics and refit=False.
+        assert not hasattr(multi, "best_index_") and not hasattr(multi, "best_params_")
+    else:
         for key in ("best_index_", "best_score_", "best_params_"):
             assert getattr(multi, key) == getattr(acc, key)
         np.testing.assert_allclose(multi.predict(Xs), acc.predict(Xs))
@@ -1344,7 +1349,8 @@ def test_verbose_3_prints_one_score_per_fit(capsys, return_train_score):
 
 
 def test_verbose_1_reports_stages_and_rungs(capsys):
-    """HarmonicaSearchCV's own verbose=1 (documented): a line per stage and rung."""
+    """follows test_search_cv_verbose_3 for HarmonicaSearchCV's own verbose=1
+    (documented): a line per stage and rung."""
     _random_like({"C": uniform(0.1, 1)}, LinearSVC(), verbose=1).fit(Xs, ys)
     out = capsys.readouterr().out
     assert "HarmonicaSearchCV" in out and "rung" in out
@@ -1426,7 +1432,9 @@ def test_score_refuses_params_without_routing():
 
 
 def test_fit_metadata_routed_to_the_estimator():
-    """Metadata routing of fit params (sample_weight requested by the estimator)."""
+    """follows the metadata-routing section (test_multi_metric_search_forwards_metadata)
+    for fit: sample_weight requested by the estimator reaches its fits, unrequested
+    metadata is refused."""
     weights = np.random.RandomState(0).rand(40) + 0.5
     seen = []
 
@@ -1500,8 +1508,8 @@ def test_arrays_of_different_sizes_as_values():
 
 
 def test_nested_cross_validation():
-    """Nested CV (cross_val_score of the search), as in sklearn's examples and
-    test_search.py's use of search objects as estimators."""
+    """Nested CV: cross_val_score of the search (issue 15; sklearn tests nested
+    searches in test_validation.py, not in the two files)."""
     scores = cross_val_score(_search({"C": [0.1, 1]}, LinearSVC()), Xs, ys, cv=2)
     assert scores.shape == (2,)
     scores = cross_val_score(_random_like({"C": uniform(0.1, 1)}, LinearSVC()), Xs, ys, cv=2)
@@ -1509,6 +1517,8 @@ def test_nested_cross_validation():
 
 
 def test_search_inside_a_pipeline():
+    """The search as a Pipeline step (issue 15; the two sklearn files only put
+    Pipelines inside searches: test_grid_search_pipeline_steps)."""
     from sklearn.preprocessing import StandardScaler
 
     pipe = Pipeline([("scale", StandardScaler()),
@@ -1582,6 +1592,33 @@ def test_halving_input_errors(params, message):
     search = HarmonicaSearchCV(_Fast(), {"a": [1]}, **params)
     with pytest.raises(ValueError, match=re.escape(message)):
         search.fit(X200, y200)
+
+
+@pytest.mark.parametrize("value", ["exhaust", "smallest"])
+def test_halving_min_resources_strings_are_refused(value):
+    """follows test_min_max_resources.  Documented difference (parameter
+    constraints): min_resources is an int or "auto"; sklearn's "exhaust" and
+    "smallest" are refused before any fit."""
+    with pytest.raises(ValueError, match="The 'min_resources' parameter of HarmonicaSearchCV"):
+        HarmonicaSearchCV(_Fast(), {"a": [1]}, min_resources=value).fit(X200, y200)
+
+
+def test_halving_rounds_are_rungs():
+    """follows test_n_iterations.  Documented difference: no n_iterations_ /
+    n_possible_iterations_ / n_required_iterations_ / n_remaining_candidates_;
+    the rungs run are n_resources_ (one per rung of cv_results_["rung"]) and
+    n_candidates_ their sizes."""
+    search = HarmonicaSearchCV(_Fast(), {"a": [1, 2], "b": list(range(10))}, cv=2, factor=2,
+                               min_resources=8, max_resources=128, n_iter=8, n_stages=0,
+                               min_train_rows=0, random_state=0).fit(X200, y200)
+    res = search.cv_results_
+    halving = res["phase"] == "halving"
+    assert len(search.n_resources_) == len(set(res["rung"][halving]))
+    assert search.n_resources_ == sorted(set(res["n_resources"][halving]))
+    assert search.n_candidates_ == [int(np.sum(res["rung"][halving] == r))
+                                    for r in range(len(search.n_resources_))]
+    assert search.n_resources_[-1] == 128
+    assert all(b == a * 2 for a, b in zip(search.n_resources_, search.n_resources_[1:]))
 
 
 def test_halving_min_and_max_resources():
@@ -1699,7 +1736,8 @@ def test_halving_rung_subsample_is_shared_by_its_candidates():
 
 
 def test_halving_min_train_rows_floor():
-    """Documented difference: min_train_rows (default 1000) keeps
+    """follows test_min_max_resources (min_resources "auto").  Documented
+    difference: min_train_rows (default 1000) keeps
     n_samples subsampling from going below that many training rows per fold;
     on small data it switches subsampling off."""
     search = HarmonicaSearchCV(_Fast(), {"a": uniform(0, 1)}, n_iter=6, n_stages=0,
