@@ -666,6 +666,34 @@ def test_dataframes_stay_dataframes():
         search.predict(XT(Xc))
 
 
+def test_input_kinds_in_halving_mode():
+    """follows test_X_as_list, test_y_as_list, test_pandas_input and
+    test_gridsearch_nd in halving mode: subsampled folds keep the input kinds."""
+    pd = pytest.importorskip("pandas")
+    X4d = np.arange(40 * 5 * 3 * 2).reshape(40, 5, 3, 2)
+    y3d = np.arange(40 * 7 * 11).reshape(40, 7, 11)
+    cases = [
+        ({"check_X": lambda v: isinstance(v, list)}, Xs.tolist(), ys),
+        ({"check_y": lambda v: isinstance(v, list)}, Xs, ys.tolist()),
+        ({"check_X": lambda v: isinstance(v, pd.DataFrame),
+          "check_y": lambda v: isinstance(v, pd.Series)}, pd.DataFrame(Xs), pd.Series(ys)),
+        ({"check_X": lambda v: v.shape[1:] == (5, 3, 2)}, X4d, y3d),
+    ]
+    for checks, Xc, yc in cases:
+        clf = CheckingClassifier(methods_to_check=["fit"], **checks)
+        search = _random_like({"foo_param": uniform(0, 1)}, clf).fit(Xc, yc)
+        assert search.search_mode_ == "spectral"
+
+
+def test_string_labels_in_halving_mode():
+    """Stratified subsampling of string class labels (test_search.py's
+    classifiers, in halving mode)."""
+    labels = np.where(ys == 1, "yes", "no")
+    search = _random_like({"C": uniform(0.1, 1)}, LinearSVC()).fit(Xs, labels)
+    assert set(search.predict(Xs)) <= {"yes", "no"}
+    np.testing.assert_array_equal(search.classes_, ["no", "yes"])
+
+
 def test_unsupervised_search():
     """follows test_unsupervised_grid_search (y=None, and scorers using y)."""
     from sklearn.datasets import make_blobs
