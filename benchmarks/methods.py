@@ -29,7 +29,10 @@ and skopt's Gaussian process up to 10 times slower.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -57,6 +60,7 @@ __all__ = [
     "MethodNotApplicable",
     "Result",
     "distribution_bounds",
+    "has_time_budget",
     "regret",
     "run_grid_search",
     "run_halving_random_search",
@@ -88,19 +92,36 @@ class Evaluation:
         Its mean cross-validation score (NaN when fitting failed).
     elapsed : float
         Seconds from the start of the search to the end of this evaluation
-        (its last fold's scoring). Exact for Optuna, and for the other methods
-        with ``n_jobs=1`` (rows of ``cv_results_`` are evaluated in order).
-        Otherwise (parallel runs, failed fits) the search's wall time is
-        apportioned to rows in proportion to their fit and score times.
+        (its last fold's scoring). Exact for Optuna, for the other methods
+        with ``n_jobs=1`` (rows of ``cv_results_`` are evaluated in order),
+        and with ``n_jobs > 1`` when every fold's scoring was clocked in the
+        worker that ran it (see :class:`_ClockedScorer`; the trace is then in
+        order of completion). Otherwise (failed fits, evaluations the search
+        did not run itself) the search's wall time is apportioned to rows in
+        proportion to their fit and score times.
     cost : float, default=1.0
         Fraction of a full evaluation: ``n_resources / max_resources`` for
         successive halving rows, 1 otherwise.
+    fold_time : float, default=nan
+        Mean seconds of one fold's fit + score (``mean_fit_time +
+        mean_score_time`` of ``cv_results_``).
+    n_folds : int, default=0
+        Folds the evaluation fitted (``fold_time * n_folds`` is its compute).
+    batch : int, default=0
+        Batch of the method the evaluation belongs to: evaluations of one
+        batch were dispatched together, and the method waited for all of
+        them before the next batch (random search: one batch; halving: one
+        per rung; Harmonica: one per spectral stage and per halving rung;
+        Optuna: one per trial). Used by :mod:`benchmarks.simulate`.
     """
 
     params: dict[str, Any]
     score: float
     elapsed: float
     cost: float = 1.0
+    fold_time: float = math.nan
+    n_folds: int = 0
+    batch: int = 0
 
 
 @dataclass
@@ -132,6 +153,14 @@ class Result:
         all folds and all evaluations (whatever process ran them), or None
         when unknown. With ``n_jobs > 1``, ``compute_time / (wall_time *
         n_jobs)`` is the parallel efficiency.
+    exact_elapsed : bool, default=True
+        Whether the trace's ``elapsed`` times were measured (False: apportioned).
+    resource_costs : object, default=None
+        The search's fitted ``resource_costs_``, when it has one
+        (HarmonicaSearchCV, once that attribute exists).
+    full_cost : float, default=1.0
+        Cost of an evaluation at the method's full resource: 1, except for
+        HalvingRandomSearchCV, whose last rung may use fewer than all rows.
     """
 
     method: str
@@ -143,6 +172,9 @@ class Result:
     wall_time: float
     search_overhead: float | None = None
     compute_time: float | None = None
+    exact_elapsed: bool = True
+    resource_costs: Any = None
+    full_cost: float = 1.0
 
     @property
     def total_cost(self) -> float:
@@ -336,30 +368,153 @@ def _n_splits(task: Task) -> int:
     return cv.get_n_splits(task.X, task.y)
 
 
+def _evaluation_key(estimator: Any, names: Sequence[str]) -> str:
+    """Digest of ``estimator``'s values of the parameters ``names``."""
+    params = estimator.get_params(deep=True)
+    text = repr([(name, repr(params.get(name))) for name in sorted(names)])
+    return hashlib.sha1(text.encode()).hexdigest()[:20]
+
+
 class _ClockedScorer:
     """Scorer that records when each of its calls ends.
 
-    Only calls made in this process are recorded, i.e. with ``n_jobs=1``.
+    Calls made in this process (``n_jobs=1``) are appended to ``times``.
+    With a ``log`` file, every call, in whichever process, also appends a
+    line ``<time.perf_counter()> <key>`` to it, where the key identifies the
+    configuration scored (:func:`_evaluation_key` over ``names``); the
+    monotonic clock is shared by the processes of one machine, so the driver
+    can date the end of every fold of a parallel search. Lines are shorter
+    than ``PIPE_BUF`` and written with ``O_APPEND`` in one call, so the
+    workers' lines do not interleave.
 
     Parameters
     ----------
     scorer : callable
         ``scorer(estimator, X, y)`` to wrap.
+    log : str or None, default=None
+        File to append a line to per call.
+    names : sequence of str, default=()
+        Parameters identifying a configuration in the log.
     """
 
-    def __init__(self, scorer: Callable[..., float]):
+    def __init__(
+        self,
+        scorer: Callable[..., float],
+        log: str | None = None,
+        names: Sequence[str] = (),
+    ):
         self.scorer = scorer
         self.times: list[float] = []
+        self.log = log
+        self.names = tuple(names)
 
     def __call__(self, estimator: Any, X: Any, y: Any = None, **kwargs: Any) -> float:
         score = self.scorer(estimator, X, y, **kwargs)
-        self.times.append(time.perf_counter())
+        now = time.perf_counter()
+        self.times.append(now)
+        if self.log is not None:
+            line = f"{now!r} {_evaluation_key(estimator, self.names)}\n".encode()
+            fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
         return score
 
+    def read_log(self) -> list[tuple[float, str]]:
+        """Return the logged ``(time, key)`` pairs, in time order."""
+        if self.log is None or not os.path.exists(self.log):
+            return []
+        with open(self.log) as handle:
+            pairs = [
+                (float(stamp), key)
+                for stamp, key in (line.split() for line in handle if line.strip())
+            ]
+        return sorted(pairs)
 
-def _clocked_scorer(task: Task) -> _ClockedScorer:
-    """Return the task's scoring wrapped in a :class:`_ClockedScorer`."""
-    return _ClockedScorer(check_scoring(task.estimator, scoring=task.scoring))
+
+def _space_names(
+    param_space: Mapping[str, Any] | Sequence[Mapping[str, Any]], resource: str
+) -> list[str]:
+    """Parameters of a space, and the resource when it is a parameter."""
+    names = {name for subspace in _subspaces(param_space) for name in subspace}
+    if resource != "n_samples":
+        names.add(resource)
+    return sorted(names)
+
+
+def _clocked_scorer(
+    task: Task,
+    n_jobs: int | None = 1,
+    param_space: Any = None,
+    resource: str | None = None,
+) -> _ClockedScorer:
+    """Return the task's scoring wrapped in a :class:`_ClockedScorer`.
+
+    With ``n_jobs`` other than 1 (or None), the scorer logs its calls to a
+    temporary file, removed by :func:`_result_from_search`.
+    """
+    scorer = check_scoring(task.estimator, scoring=task.scoring)
+    if n_jobs in (1, None):
+        return _ClockedScorer(scorer)
+    handle, log = tempfile.mkstemp(prefix="harmonica-bench-", suffix=".log")
+    os.close(handle)
+    names = _space_names(
+        task.param_space if param_space is None else param_space,
+        resource or task.resource,
+    )
+    return _ClockedScorer(scorer, log=log, names=names)
+
+
+def _logged_elapsed(
+    task: Task,
+    results: Mapping[str, Any],
+    scorer: _ClockedScorer,
+    n_splits: int,
+    start: float,
+    resource: str,
+) -> np.ndarray | None:
+    """End time of every row of ``cv_results_`` from the scorer's log.
+
+    The k-th row with a given configuration (and resource) takes the k-th
+    group of ``n_splits`` logged calls with its key; a row ends with its
+    last fold. None when some row has no complete group (failed fits, rows
+    the search copied rather than evaluated).
+    """
+    logged = scorer.read_log()
+    if not logged:
+        return None
+    calls: dict[str, list[float]] = {}
+    for stamp, key in logged:
+        calls.setdefault(key, []).append(stamp)
+    used: dict[str, int] = {}
+    ends = np.empty(len(results["params"]))
+    for i, params in enumerate(results["params"]):
+        estimator = clone(task.estimator).set_params(**clone(dict(params), safe=False))
+        if resource != "n_samples" and "n_resources" in results:
+            estimator.set_params(**{resource: int(results["n_resources"][i])})
+        key = _evaluation_key(estimator, scorer.names)
+        first = used.get(key, 0)
+        stamps = calls.get(key, [])[first : first + n_splits]
+        if len(stamps) < n_splits:
+            return None
+        used[key] = first + n_splits
+        ends[i] = max(stamps) - start
+    return ends
+
+
+def _batches(results: Mapping[str, Any]) -> np.ndarray:
+    """Batch of every row of ``cv_results_`` (see :class:`Evaluation`)."""
+    n_rows = len(results["params"])
+    if "stage" in results:  # HarmonicaSearchCV: a stage, or a rung of one
+        rungs = results["rung"] if "rung" in results else [0] * n_rows
+        keys = [(int(a), int(b)) for a, b in zip(results["stage"], rungs, strict=True)]
+    elif "iter" in results:  # scikit-learn's successive halving
+        keys = [int(k) for k in results["iter"]]
+    else:
+        return np.zeros(n_rows, dtype=int)
+    ids: dict[Any, int] = {}
+    return np.array([ids.setdefault(key, len(ids)) for key in keys], dtype=int)
 
 
 def _result_from_search(
@@ -370,27 +525,47 @@ def _result_from_search(
     n_jobs: int | None,
     search: Any,
     scorer: _ClockedScorer,
+    resource: str | None = None,
 ) -> Result:
     """Fit a search scoring with ``scorer`` and turn its ``cv_results_`` into a Result.
 
     Rows are taken to be evaluated in order, each on all folds, when the
-    scorer saw every call; otherwise elapsed times are apportioned.
+    scorer saw every call in this process; with a log (parallel runs), each
+    row ends with its last logged fold and the trace is put in order of
+    completion; otherwise elapsed times are apportioned.
     """
     start = time.perf_counter()
-    with threadpool_limits(limits=1):
-        search.fit(task.X, task.y)
-    wall_time = time.perf_counter() - start
-    results = search.cv_results_
-    n_rows = len(results["params"])
-    n_splits = _n_splits(task)
-    compute = (
-        np.asarray(results["mean_fit_time"]) + np.asarray(results["mean_score_time"])
-    ) * n_splits
+    try:
+        with threadpool_limits(limits=1):
+            search.fit(task.X, task.y)
+        wall_time = time.perf_counter() - start
+        results = search.cv_results_
+        n_rows = len(results["params"])
+        n_splits = _n_splits(task)
+        logged = None
+        if scorer.log is not None:
+            try:
+                logged = _logged_elapsed(
+                    task, results, scorer, n_splits, start, resource or task.resource
+                )
+            except Exception as error:  # noqa: BLE001 (timing is secondary: apportion)
+                warnings.warn(f"could not date evaluations from the log: {error!r}")
+    finally:
+        if scorer.log is not None and os.path.exists(scorer.log):
+            os.remove(scorer.log)
+    fold_time = np.asarray(results["mean_fit_time"]) + np.asarray(
+        results["mean_score_time"]
+    )
+    compute = fold_time * n_splits
+    exact = True
     if len(scorer.times) == n_rows * n_splits:
         elapsed = np.asarray(scorer.times[n_splits - 1 :: n_splits]) - start
+    elif logged is not None:
+        elapsed = logged
     else:
         cumulative = np.cumsum(compute)
         elapsed = wall_time * cumulative / cumulative[-1]
+        exact = False
     if "n_resources" in results:
         max_resources = getattr(search, "max_resources_", None) or max(
             results["n_resources"]
@@ -398,12 +573,25 @@ def _result_from_search(
         costs = np.asarray(results["n_resources"], dtype=float) / max_resources
     else:
         costs = np.ones(n_rows)
+    batches = _batches(results)
     trace = [
-        Evaluation(dict(params), float(score), float(t), float(cost))
-        for params, score, t, cost in zip(
-            results["params"], results["mean_test_score"], elapsed, costs, strict=True
+        Evaluation(
+            dict(params), float(score), float(t), float(cost), float(f), n_splits, int(b)
+        )
+        for params, score, t, cost, f, b in zip(
+            results["params"],
+            results["mean_test_score"],
+            elapsed,
+            costs,
+            fold_time,
+            batches,
+            strict=True,
         )
     ]
+    if logged is not None:
+        # Order of completion: the incumbent after each evaluation is then
+        # what the search knew at that time.
+        trace.sort(key=lambda evaluation: evaluation.elapsed)
     overhead = wall_time - float(np.sum(compute)) if n_jobs in (1, None) else None
     return Result(
         method=method,
@@ -415,6 +603,8 @@ def _result_from_search(
         wall_time=wall_time,
         search_overhead=overhead,
         compute_time=float(np.sum(compute)),
+        exact_elapsed=exact,
+        resource_costs=getattr(search, "resource_costs_", None),
     )
 
 
@@ -438,7 +628,7 @@ def run_random_search(
     -------
     Result
     """
-    scorer = _clocked_scorer(task)
+    scorer = _clocked_scorer(task, n_jobs)
     search = RandomizedSearchCV(
         task.estimator,
         task.param_space,
@@ -485,7 +675,7 @@ def run_grid_search(
         raise MethodNotApplicable(
             f"{task.name}: grid of {size} exceeds budget {budget}"
         )
-    scorer = _clocked_scorer(task)
+    scorer = _clocked_scorer(task, n_jobs)
     search = GridSearchCV(
         task.estimator,
         task.param_space,
@@ -525,8 +715,8 @@ def run_halving_random_search(
     names an estimator parameter, such as a net's epochs) and the factor 3. For each
     candidate count, ``min_resources`` is chosen as sklearn's "exhaust" does
     (the last round uses as many rows as possible, starting no lower than
-    sklearn's "smallest"), and the largest count whose total cost fits the
-    budget is used.
+    sklearn's "smallest", or than the task's ``min_resources`` when it sets
+    one), and the largest count whose total cost fits the budget is used.
 
     Parameters
     ----------
@@ -555,6 +745,8 @@ def run_halving_random_search(
     else:
         max_resources = int(task.estimator.get_params()[task.resource])
         smallest = 1
+    if task.min_resources is not None:
+        smallest = max(smallest, int(task.min_resources))
     n_candidates, min_resources = 1, max_resources
     for candidates in range(1, budget * max_resources // smallest + 1):
         resources, cost = _halving_plan(
@@ -562,7 +754,7 @@ def run_halving_random_search(
         )
         if cost <= budget:
             n_candidates, min_resources = candidates, resources
-    scorer = _clocked_scorer(task)
+    scorer = _clocked_scorer(task, n_jobs)
     search = HalvingRandomSearchCV(
         task.estimator,
         task.param_space,
@@ -578,9 +770,11 @@ def run_halving_random_search(
         refit=False,
         return_train_score=False,
     )
-    return _result_from_search(
-        "halving_random", task, budget, seed, n_jobs, search, scorer
+    result = _result_from_search(
+        "halving_random", task, budget, seed, n_jobs, search, scorer, task.resource
     )
+    result.full_cost = float(search.n_resources_[-1]) / float(search.max_resources_)
+    return result
 
 
 def run_optuna_tpe(
@@ -624,9 +818,19 @@ def run_optuna_tpe(
         scores = cross_validate(
             estimator, task.X, task.y, cv=cv, scoring=task.scoring, n_jobs=n_jobs
         )
-        compute += float(np.sum(scores["fit_time"]) + np.sum(scores["score_time"]))
+        fold_times = np.asarray(scores["fit_time"]) + np.asarray(scores["score_time"])
+        compute += float(np.sum(fold_times))
         score = float(np.mean(scores["test_score"]))
-        trace.append(Evaluation(params, score, time.perf_counter() - start))
+        trace.append(
+            Evaluation(
+                params,
+                score,
+                time.perf_counter() - start,
+                fold_time=float(np.mean(fold_times)),
+                n_folds=len(fold_times),
+                batch=len(trace),
+            )
+        )
         return score
 
     study = optuna.create_study(
@@ -680,7 +884,7 @@ def run_skopt_bayes(
     """
     from skopt import BayesSearchCV
 
-    scorer = _clocked_scorer(task)
+    scorer = _clocked_scorer(task, n_jobs)
     search = BayesSearchCV(
         task.estimator,
         to_skopt_space(task.param_space, budget),
@@ -725,7 +929,9 @@ def run_harmonica(
         Name recorded in the result (e.g. of a variant).
     **search_params
         Other parameters of ``HarmonicaSearchCV`` (``n_best``, ``degree``,
-        ...), for variants of the method. A ``resource`` that names a key of
+        ``time_budget``, ...), for variants of the method. A ``time_budget``
+        raises :class:`MethodNotApplicable` while ``HarmonicaSearchCV`` has no
+        such parameter (:func:`has_time_budget`). A ``resource`` that names a key of
         the task's space is taken out of the space, since the search sets it;
         unless ``max_resources`` is given, it is the largest value the space
         listed for that key.
@@ -741,7 +947,6 @@ def run_harmonica(
     """
     from harmonica_sklearn import HarmonicaSearchCV
 
-    scorer = _clocked_scorer(task)
     param_space = task.param_space
     search_params.setdefault("resource", task.resource)
     resource = search_params["resource"]
@@ -749,6 +954,9 @@ def run_harmonica(
         param_space, largest = _without_resource(param_space, resource)
         if largest is not None:
             search_params.setdefault("max_resources", largest)
+    if search_params.get("time_budget") is not None and not has_time_budget():
+        raise MethodNotApplicable("HarmonicaSearchCV has no time_budget parameter (yet)")
+    scorer = _clocked_scorer(task, n_jobs, param_space, resource)
     search = HarmonicaSearchCV(
         task.estimator,
         param_space,
@@ -760,7 +968,16 @@ def run_harmonica(
         refit=False,
         **search_params,
     )
-    return _result_from_search(method, task, budget, seed, n_jobs, search, scorer)
+    return _result_from_search(
+        method, task, budget, seed, n_jobs, search, scorer, resource
+    )
+
+
+def has_time_budget() -> bool:
+    """Whether ``HarmonicaSearchCV`` takes a ``time_budget`` (seconds) parameter."""
+    from harmonica_sklearn import HarmonicaSearchCV
+
+    return "time_budget" in HarmonicaSearchCV._get_param_names()
 
 
 def _without_resource(

@@ -26,9 +26,15 @@ Outputs, under ``--out``:
   efficiency (:func:`_efficiency_lines`); then, for tasks without a known
   optimum, when Harmonica's incumbent first matched each peer's final
   held-out score, relative to the peer's wall time (:func:`time_to_match`).
+  Then, for those tasks, the timed comparison of :mod:`benchmarks.measures`
+  (speedup over random search and TPE, equal-time Harmonica, wall ratios,
+  simulated 2/8/32 workers), with its per-seed rows in ``speedups.csv``,
+  ``equal_time.csv`` and ``simulated.csv``.
 * ``regret_vs_cost_<task>.png`` and ``regret_vs_time_<task>.png``: median
   over seeds of the incumbent's regret (or held-out score) with its
-  interquartile band, one line per method, one panel per budget.
+  interquartile band, one line per method, one panel per budget; for tasks
+  without a known optimum, ``heldout_vs_time_<task>.png``: the full-resource
+  incumbent's held-out score against wall time.
 * ``config.json``: the command line and settings of the run.
 
 Examples
@@ -73,6 +79,7 @@ import pandas as pd
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
+from benchmarks import measures
 from benchmarks.methods import METHODS, MethodNotApplicable, Result, run_harmonica
 from benchmarks.tasks import Task, make_task
 
@@ -143,6 +150,10 @@ RUN_COLUMNS = [
     "n_warnings",
     "warnings",
     "best_params",
+    "time_budget",
+    "full_cost",
+    "exact_elapsed",
+    "resource_costs",
 ]
 TRACE_COLUMNS = [
     "task",
@@ -157,6 +168,9 @@ TRACE_COLUMNS = [
     "best_score",
     "best_true_value",
     "best_regret",
+    "fold_time",
+    "n_folds",
+    "batch",
 ]
 
 
@@ -202,13 +216,18 @@ def build_methods(
 # ------------------------------------------------------------------------ runs
 @dataclass(frozen=True)
 class Job:
-    """One run: a method on a task at a budget and seed."""
+    """One run: a method on a task at a budget and seed.
+
+    ``time_budget`` (seconds), when set, is passed to the runner (the
+    equal-time Harmonica runs of ``--equal-time``).
+    """
 
     task: str
     method: str
     budget: int
     seed: int
     n_jobs: int = 1
+    time_budget: float | None = None
 
 
 @functools.lru_cache(maxsize=8)
@@ -332,9 +351,10 @@ def run_job(job: Job, runner: Callable[..., Result]) -> tuple[dict, list[dict]]:
         task = _task(job.task, job.seed)
         row["optimum"] = np.nan if task.optimum is None else task.optimum
         warm_up_workers(task.estimator, job.n_jobs)
+        extra = {} if job.time_budget is None else {"time_budget": job.time_budget}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = runner(task, job.budget, job.seed, n_jobs=job.n_jobs)
+            result = runner(task, job.budget, job.seed, n_jobs=job.n_jobs, **extra)
     except MethodNotApplicable as error:
         row.update(status="not_applicable", message=str(error))
         return row, []
@@ -386,6 +406,9 @@ def run_job(job: Job, runner: Callable[..., Result]) -> tuple[dict, list[dict]]:
                 "best_score": best_score,
                 "best_true_value": value,
                 "best_regret": np.nan if optimum is None else optimum - value,
+                "fold_time": getattr(evaluation, "fold_time", np.nan),
+                "n_folds": getattr(evaluation, "n_folds", 0),
+                "batch": getattr(evaluation, "batch", 0),
             }
         )
     compute = result.compute_time
@@ -410,8 +433,29 @@ def run_job(job: Job, runner: Callable[..., Result]) -> tuple[dict, list[dict]]:
         total_cost=result.total_cost,
         true_value_time=time.perf_counter() - start,
         best_params=_json_params(result.best_params),
+        full_cost=getattr(result, "full_cost", 1.0),
+        exact_elapsed=getattr(result, "exact_elapsed", True),
+        resource_costs=_json_value(getattr(result, "resource_costs", None)),
     )
     return row, trace_rows
+
+
+def _json_value(value: Any) -> str:
+    """``value`` as JSON (objects as their repr), "" for None."""
+    if value is None:
+        return ""
+
+    def default(item: Any) -> Any:
+        if isinstance(item, np.ndarray):
+            return item.tolist()
+        if isinstance(item, np.generic):
+            return item.item()
+        return repr(item)
+
+    try:
+        return json.dumps(value, default=default, sort_keys=True)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _best_params_score(trace: Sequence, params: Mapping[str, Any], default: float) -> float:
@@ -671,6 +715,7 @@ def summary_markdown(
     lines += _efficiency_lines(runs, methods)
     if traces is not None:
         lines += _time_to_match_lines(time_to_match(runs, traces, config), methods)
+        lines += measures.timed_lines(runs, traces)
     bad = runs[runs["status"] != "ok"]
     if not bad.empty:
         lines += ["## Runs not done", ""]
@@ -900,8 +945,9 @@ def _time_to_match_lines(matches: pd.DataFrame, methods: Sequence[str]) -> list[
         "Harmonica's first full-resource evaluation its incumbent was only "
         "scored on subsamples and is not a configuration the search would "
         "return: the \"full\" columns only count incumbents evaluated at full "
-        "resource. With n_jobs > 1 the elapsed times are apportioned from fit "
-        "and score times, so approximate.",
+        "resource. With n_jobs > 1 the elapsed times are measured in the "
+        "workers (apportioned from fit and score times only where runs.csv's "
+        "exact_elapsed is false).",
         "",
     ]
     order = {m: i for i, m in enumerate(methods)}
@@ -1202,15 +1248,18 @@ def write_report(out: Path) -> None:
     out : Path
         Folder holding ``runs.csv`` and ``traces.csv`` (and ``config.json``).
     """
-    text = {"message": str, "warnings": str, "best_params": str}
+    text = {"message": str, "warnings": str, "best_params": str, "resource_costs": str}
     runs = pd.read_csv(out / "runs.csv", dtype=text, keep_default_na=False,
                        na_values={c: ["", "NaN", "nan"] for c in RUN_COLUMNS if c not in text})
     traces = pd.read_csv(out / "traces.csv")
     config_path = out / "config.json"
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
     (out / "summary.md").write_text(summary_markdown(runs, config, traces))
+    measures.write_measures(runs, traces, out)
     for task in dict.fromkeys(runs["task"]):
         plot_task(traces, runs, task, out)
+        if not runs.loc[runs["task"] == task, "optimum"].notna().any():
+            measures.plot_heldout_vs_time(runs, traces, task, out)
 
 
 # ------------------------------------------------------------------------- CLI
@@ -1284,6 +1333,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "parameters, e.g. greedy='{\"n_best\": 1}' (repeatable)",
     )
     parser.add_argument(
+        "--equal-time", action="store_true",
+        help=f"after the other runs, run HarmonicaSearchCV as method "
+        f"'{measures.EQUAL_TIME_METHOD}' with time_budget = random search's wall "
+        "time on the same task, budget and seed (needs method random; recorded "
+        "as not_applicable while HarmonicaSearchCV has no time_budget)",
+    )
+    parser.add_argument(
         "--report-only", action="store_true",
         help="only re-render summary.md and plots from --out's CSV files",
     )
@@ -1294,6 +1350,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.seeds = _seeds(args.seeds)
+    if args.equal_time and "random" not in args.methods:
+        parser.error("--equal-time needs method random (its wall time is the budget)")
     if args.out is None:
         if args.report_only:
             parser.error("--report-only needs --out")
@@ -1327,6 +1385,43 @@ def _versions() -> dict[str, str]:
     except ImportError as error:
         versions["harmonica_sklearn"] = f"not importable: {error}"
     return versions
+
+
+def equal_time_jobs(runs: pd.DataFrame, n_jobs: int) -> list[Job]:
+    """Jobs of the equal-time Harmonica runs: one per successful random search.
+
+    Each gets ``time_budget`` = that run's wall time (task, budget and seed
+    alike).
+    """
+    ok = runs[(runs["method"] == "random") & (runs["status"] == "ok")]
+    return [
+        Job(
+            r.task, measures.EQUAL_TIME_METHOD, int(r.budget), int(r.seed),
+            n_jobs, float(r.wall_time),
+        )
+        for r in ok.itertuples()
+    ]
+
+
+def _run_equal_time(
+    runs: pd.DataFrame, traces: pd.DataFrame, args: argparse.Namespace
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run :func:`equal_time_jobs` and append them to ``runs`` and ``traces``."""
+    jobs = equal_time_jobs(runs, args.n_jobs)
+    if not jobs:
+        return runs, traces
+    runner = functools.partial(
+        run_harmonica, method=measures.EQUAL_TIME_METHOD, **dict(args.harmonica_params)
+    )
+    print(f"{len(jobs)} equal-time runs ({measures.EQUAL_TIME_METHOD})", flush=True)
+    more_runs, more_traces = run_all(
+        jobs, {measures.EQUAL_TIME_METHOD: runner}, workers=args.workers,
+        verbose=not args.quiet,
+    )
+    runs = pd.concat([runs, more_runs], ignore_index=True)
+    traces = pd.concat([traces, more_traces], ignore_index=True)
+    _fill_best_found(runs)
+    return runs, traces
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
@@ -1375,12 +1470,15 @@ def main(argv: Sequence[str] | None = None) -> Path:
         "workers": args.workers,
         "harmonica_params": args.harmonica_params,
         "variants": dict(args.variant),
+        "equal_time": args.equal_time,
         "versions": _versions(),
     }
     (out / "config.json").write_text(json.dumps(config, indent=2))
     print(f"{len(jobs)} runs -> {out}", flush=True)
     start = time.perf_counter()
     runs, traces = run_all(jobs, runners, workers=args.workers, verbose=not args.quiet)
+    if args.equal_time:
+        runs, traces = _run_equal_time(runs, traces, args)
     runs.to_csv(out / "runs.csv", index=False, float_format="%.8g")
     traces.to_csv(out / "traces.csv", index=False, float_format="%.7g")
     write_report(out)

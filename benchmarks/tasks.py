@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,17 +57,23 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 __all__ = [
+    "TIMED_TASKS",
     "AdditiveObjective",
     "MockEstimator",
     "TabularObjective",
     "Task",
     "available_tasks",
     "hgb_classification_task",
+    "hgb_large_task",
     "holdout_score",
+    "kernel_sgd_task",
     "make_task",
+    "mixed_frame",
+    "mixed_pipeline_task",
     "planted_binary_task",
     "planted_mixed_task",
     "skorch_digits_task",
+    "skorch_mlp_task",
     "svc_digits_task",
     "tabular_task",
     "tabular_task_names",
@@ -117,6 +124,13 @@ class Task:
         there is the full resource (e.g. ``"net__max_epochs"``). Such a
         parameter is not in ``param_space``: every other method trains with
         the estimator's value.
+    min_resources : int or None, default=None
+        Smallest resource (rows, or value of the ``resource`` parameter) that
+        HalvingRandomSearchCV may start from, or None for scikit-learn's
+        smallest sensible value. The timed tasks set it to a 27th of the full
+        resource: four rungs at factor 3, as one would configure
+        HalvingRandomSearchCV by hand, instead of thousands of fits on a few
+        dozen rows whose fixed costs dominate.
     """
 
     name: str
@@ -130,6 +144,7 @@ class Task:
     optimum: float | None
     budget_kind: BudgetKind
     resource: str = "n_samples"
+    min_resources: int | None = None
 
 
 def _canonical(value: Any) -> str:
@@ -831,6 +846,7 @@ def _real_task(
     test_size: int,
     seed: int,
     resource: str = "n_samples",
+    min_resources: int | None = None,
 ) -> Task:
     """Build a task training ``estimator`` on a stratified split of ``X, y``."""
     X_train, X_test, y_train, y_test = train_test_split(
@@ -857,6 +873,7 @@ def _real_task(
         optimum=None,
         budget_kind="wall_time",
         resource=resource,
+        min_resources=min_resources,
     )
 
 
@@ -1004,6 +1021,422 @@ def skorch_digits_task(seed: int = 0) -> Task:
     )
 
 
+# ------------------------------------------------------------- timed tasks
+# Real training tasks sized so that one fit of a typical configuration at
+# full resource (on the 2/3 of the training split that a CV fold trains on)
+# takes about 0.5 to 3 s on one core, and a fit on a ninth of the rows (or
+# epochs) is several times cheaper. ``size="tiny"`` builds the same task on a
+# few hundred rows, for smoke tests only. Measured fit times: benchmarks/README.md.
+TimedSize = Literal["full", "tiny"]
+
+
+def _timed_rows(size: TimedSize, full: int, tiny: int) -> int:
+    if size not in ("full", "tiny"):
+        raise ValueError(f"size must be 'full' or 'tiny', got {size!r}")
+    return full if size == "full" else tiny
+
+
+def hgb_large_task(seed: int = 0, size: TimedSize = "full") -> Task:
+    """HistGradientBoostingClassifier on 60,000 generated rows, 11 parameters.
+
+    ``make_classification`` with 60,000 rows (15,000 held out) and 20
+    features (10 informative, 4 redundant, 3 clusters per class, 5% label
+    noise). Seven parameters matter (learning rate, iterations, leaves,
+    minimum leaf size, L2 penalty, feature subsampling, bins); four are real
+    parameters of the estimator that have no effect because early stopping is
+    off (``validation_fraction``, ``n_iter_no_change``, ``tol``,
+    ``scoring``): dummies. The resource of the halving methods is rows, from
+    a 27th of the training split (HalvingRandomSearchCV).
+
+    Parameters
+    ----------
+    seed : int, default=0
+        Seeds the data, the split, the CV folds and the estimator.
+    size : {"full", "tiny"}, default="full"
+        "tiny": 900 rows (300 held out), for smoke tests.
+
+    Returns
+    -------
+    Task
+        Named "hgb_large" ("hgb_large_tiny"), accuracy, 3 stratified folds.
+    """
+    n_rows = _timed_rows(size, 60_000, 900)
+    X, y = make_classification(
+        n_samples=n_rows,
+        n_features=20,
+        n_informative=10,
+        n_redundant=4,
+        n_clusters_per_class=3,
+        flip_y=0.05,
+        class_sep=0.8,
+        random_state=seed,
+    )
+    param_space = {
+        "learning_rate": loguniform(0.01, 1.0),
+        "max_iter": [50, 100, 200],
+        "max_leaf_nodes": [8, 16, 32, 64],
+        "min_samples_leaf": randint(5, 201),
+        "l2_regularization": loguniform(1e-6, 10.0),
+        "max_features": uniform(0.3, 0.7),
+        "max_bins": [31, 63, 127, 255],
+        # Only used by early stopping, which is off: dummies.
+        "validation_fraction": [0.1, 0.2, 0.3],
+        "n_iter_no_change": [5, 10, 20],
+        "tol": loguniform(1e-8, 1e-4),
+        "scoring": ["loss", "accuracy"],
+    }
+    estimator = HistGradientBoostingClassifier(early_stopping=False, random_state=seed)
+    n_train = n_rows - n_rows // 4
+    return _real_task(
+        "hgb_large" if size == "full" else "hgb_large_tiny",
+        estimator, param_space, X, y, n_rows // 4, seed,
+        min_resources=max(n_train // 27, 36),
+    )
+
+
+def kernel_sgd_task(seed: int = 0, size: TimedSize = "full") -> Task:
+    """Nystroem kernel map + SGDClassifier on 48,000 generated rows, 14 parameters.
+
+    ``make_classification`` with 48,000 rows (12,000 held out), 20 features
+    (8 informative, 4 clusters per class: not linearly separable). Pipeline
+    scaler -> :class:`~sklearn.kernel_approximation.Nystroem` ->
+    :class:`~sklearn.linear_model.SGDClassifier` (``tol=None``: exactly
+    ``max_iter`` epochs). Parameters: the kernel (RBF or Laplacian), its
+    ``gamma`` and number of components; the classifier's loss, penalty,
+    ``l1_ratio`` (used by the elastic net only), ``alpha``, learning-rate
+    schedule, ``eta0`` (unused by the "optimal" schedule), epochs and
+    averaging. Dummies: Nystroem's ``degree`` and ``coef0`` (only used by
+    polynomial and sigmoid kernels) and SGD's ``epsilon`` (only used by the
+    Huber and epsilon-insensitive losses, not searched). Rows are the
+    resource, from a 27th of the training split.
+
+    Parameters
+    ----------
+    seed : int, default=0
+        Seeds the data, the split, the folds, the kernel map and SGD.
+    size : {"full", "tiny"}, default="full"
+        "tiny": 900 rows (300 held out), for smoke tests.
+
+    Returns
+    -------
+    Task
+        Named "kernel_sgd" ("kernel_sgd_tiny"), accuracy, 3 stratified folds.
+    """
+    from sklearn.kernel_approximation import Nystroem
+    from sklearn.linear_model import SGDClassifier
+
+    n_rows = _timed_rows(size, 48_000, 900)
+    X, y = make_classification(
+        n_samples=n_rows,
+        n_features=20,
+        n_informative=8,
+        n_redundant=2,
+        n_clusters_per_class=4,
+        flip_y=0.03,
+        class_sep=1.0,
+        random_state=seed,
+    )
+    estimator = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("kmap", Nystroem(random_state=seed)),
+            ("clf", SGDClassifier(tol=None, random_state=seed)),
+        ]
+    )
+    param_space = {
+        "kmap__kernel": ["rbf", "laplacian"],
+        "kmap__gamma": loguniform(1e-3, 1.0),
+        "kmap__n_components": [50, 100, 200, 400],
+        "clf__loss": ["hinge", "log_loss", "modified_huber", "squared_hinge"],
+        "clf__penalty": ["l2", "l1", "elasticnet"],
+        "clf__l1_ratio": uniform(0.0, 1.0),
+        "clf__alpha": loguniform(1e-7, 1e-1),
+        "clf__learning_rate": ["optimal", "invscaling", "adaptive"],
+        "clf__eta0": loguniform(1e-4, 1.0),
+        "clf__max_iter": [5, 10, 20, 40],
+        "clf__average": [False, True],
+        # Unused by the kernels and losses searched: dummies.
+        "kmap__degree": [2, 3, 4],
+        "kmap__coef0": [0.0, 1.0],
+        "clf__epsilon": loguniform(1e-3, 1.0),
+    }
+    n_train = n_rows - n_rows // 4
+    return _real_task(
+        "kernel_sgd" if size == "full" else "kernel_sgd_tiny",
+        estimator, param_space, X, y, n_rows // 4, seed,
+        min_resources=max(n_train // 27, 36),
+    )
+
+
+def skorch_mlp_task(seed: int = 0, size: TimedSize = "full") -> Task:
+    """A skorch MLP on 3,600 generated rows, epochs as the resource, 12 parameters.
+
+    ``make_classification`` with 3,600 rows (900 held out), 40 features
+    and 4 classes. Scaler + float32 cast + a CPU
+    :class:`harmonica_sklearn.skorch.TunableNeuralNetClassifier` (one torch
+    thread, 27 epochs, no validation split) training
+    :class:`harmonica_sklearn.skorch.MLP`. Parameters: learning rate,
+    optimizer, momentum (dropped for Adam), weight decay, batch size, depth,
+    width, dropout, activation, batch norm; dummies: the batch size of the
+    validation iterator (there is no validation split) and
+    ``predict_nonlinearity`` (softmax or none: the predicted class, the
+    argmax, is the same). The resource of the halving methods is
+    ``net__max_epochs`` (1, 3, 9, 27 for HalvingRandomSearchCV).
+
+    Parameters
+    ----------
+    seed : int, default=0
+        Seeds the data, the split, the folds and the net's initialisation.
+    size : {"full", "tiny"}, default="full"
+        "tiny": 600 rows (150 held out) and 9 epochs, for smoke tests.
+
+    Returns
+    -------
+    Task
+        Named "skorch_mlp" ("skorch_mlp_tiny"), accuracy, 3 stratified
+        folds, resource "net__max_epochs".
+    """
+    import torch
+    from sklearn.preprocessing import FunctionTransformer
+
+    from harmonica_sklearn.skorch import MLP, TunableNeuralNetClassifier, to_float32
+
+    n_rows = _timed_rows(size, 3_600, 600)
+    X, y = make_classification(
+        n_samples=n_rows,
+        n_features=40,
+        n_informative=16,
+        n_redundant=4,
+        n_classes=4,
+        n_clusters_per_class=2,
+        flip_y=0.03,
+        random_state=seed,
+    )
+    net = TunableNeuralNetClassifier(
+        MLP,
+        module__n_outputs=4,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=27 if size == "full" else 9,
+        train_split=None,
+        verbose=0,
+        seed=seed,
+        num_threads=1,
+        device="cpu",
+        module__n_layers=2,
+        module__n_units=64,
+        optimizer__momentum=0.0,
+        optimizer__weight_decay=0.0,
+    )
+    estimator = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("cast", FunctionTransformer(to_float32)),
+            ("net", net),
+        ]
+    )
+    param_space = {
+        "net__lr": loguniform(1e-4, 0.3),
+        "net__optimizer": [torch.optim.SGD, torch.optim.Adam],
+        "net__optimizer__momentum": [0.0, 0.5, 0.9],
+        "net__optimizer__weight_decay": [0.0, 1e-5, 1e-4, 1e-3],
+        "net__batch_size": [128, 256, 512, 1024],
+        "net__module__n_layers": [1, 2, 3],
+        "net__module__n_units": [32, 64, 128, 256],
+        "net__module__dropout": [0.0, 0.1, 0.3, 0.5],
+        "net__module__activation": ["relu", "tanh", "gelu"],
+        "net__module__batch_norm": [False, True],
+        # No validation split, and argmax(softmax) = argmax: dummies.
+        "net__iterator_valid__batch_size": [128, 256, 1024],
+        "net__predict_nonlinearity": ["auto", None],
+    }
+    return _real_task(
+        "skorch_mlp" if size == "full" else "skorch_mlp_tiny",
+        estimator, param_space, X, y, n_rows // 4, seed, "net__max_epochs",
+        min_resources=1,
+    )
+
+
+def _target_encoder(seed: int) -> BaseEstimator:
+    """A TargetEncoder whose cross-fitting folds are seeded.
+
+    scikit-learn 1.9 deprecates ``random_state`` in favour of a splitter as
+    ``cv``, which earlier versions do not accept.
+    """
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import TargetEncoder
+
+    if "deprecated" in repr(inspect.signature(TargetEncoder).parameters["random_state"]):
+        return TargetEncoder(cv=StratifiedKFold(5, shuffle=True, random_state=seed))
+    return TargetEncoder(random_state=seed)
+
+
+# Columns of the mixed-type data of mixed_pipeline_task.
+_MIXED_NUMERIC = [f"num{i}" for i in range(8)]
+_MIXED_CATEGORIES = {"cat0": 3, "cat1": 8, "cat2": 20, "cat3": 30}
+
+
+def mixed_frame(n_rows: int, seed: int) -> tuple[Any, np.ndarray]:
+    """Generate a mixed-type DataFrame and binary labels.
+
+    Eight numeric columns (normal, log-normal and heavy-tailed, with 10% of
+    missing values in four of them) and four string columns of 3, 8, 20 and
+    30 levels (5% missing in two). The label is a noisy threshold of a
+    function with non-linear numeric effects, level effects and a
+    level-by-number interaction, so that imputation, scaling and encoding
+    choices matter.
+
+    Parameters
+    ----------
+    n_rows : int
+    seed : int
+
+    Returns
+    -------
+    X : pandas.DataFrame
+    y : ndarray of int
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    numeric = rng.normal(size=(n_rows, len(_MIXED_NUMERIC)))
+    numeric[:, 2] = np.exp(1.5 * numeric[:, 2])  # log-normal
+    numeric[:, 5] = rng.standard_t(2, size=n_rows)  # heavy tails
+    frame = pd.DataFrame(numeric, columns=_MIXED_NUMERIC)
+    signal = (
+        numeric[:, 0] * numeric[:, 1]
+        + np.sin(2 * numeric[:, 3])
+        + 0.8 * np.log(numeric[:, 2])
+        + np.tanh(numeric[:, 5])
+        + 0.5 * numeric[:, 4]
+    )
+    for column, n_levels in _MIXED_CATEGORIES.items():
+        codes = rng.integers(n_levels, size=n_rows)
+        effects = rng.normal(scale=0.7, size=n_levels)
+        signal += effects[codes]
+        frame[column] = np.array([f"{column}_{k}" for k in range(n_levels)])[codes]
+    slopes = rng.normal(size=_MIXED_CATEGORIES["cat1"])
+    codes1 = frame["cat1"].str.rsplit("_", n=1).str[1].astype(int).to_numpy()
+    signal += slopes[codes1] * numeric[:, 6]
+    for column in ("num0", "num2", "num4", "num6"):
+        frame.loc[rng.random(n_rows) < 0.1, column] = np.nan
+    for column in ("cat1", "cat3"):
+        frame.loc[rng.random(n_rows) < 0.05, column] = np.nan
+    noisy = signal + rng.normal(scale=1.0, size=n_rows)
+    y = (noisy > np.median(noisy)).astype(int)
+    return frame, y
+
+
+def mixed_pipeline_task(seed: int = 0, size: TimedSize = "full") -> Task:
+    """A ColumnTransformer pipeline on a mixed-type DataFrame, choosing whole steps.
+
+    :func:`mixed_frame` with 60,000 rows (15,000 held out). Pipeline: a
+    ``ColumnTransformer`` (numeric columns: imputer then scaler; string
+    columns: imputer then encoder) followed by a model. The space is a list
+    of two sub-spaces, one per model (logistic regression: ``C``;
+    HistGradientBoostingClassifier: learning rate, leaves, iterations), that
+    share the choices of whole steps: numeric imputer (mean, median, mean
+    with missing indicators), scaler (standard, robust, quantile-normal,
+    none), string imputer (most frequent, constant) and encoder (one-hot,
+    ordinal, target encoding). Dummies: the ColumnTransformer's
+    ``sparse_threshold`` (every step outputs dense arrays) and ``remainder``
+    (no column is left over). Rows are the resource, from a 27th of the
+    training split.
+
+    Parameters
+    ----------
+    seed : int, default=0
+        Seeds the data, the split, the folds and the estimators.
+    size : {"full", "tiny"}, default="full"
+        "tiny": 900 rows (300 held out), for smoke tests.
+
+    Returns
+    -------
+    Task
+        Named "mixed_pipeline" ("mixed_pipeline_tiny"), accuracy, 3
+        stratified folds; ``X`` is a pandas DataFrame.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import (
+        OneHotEncoder,
+        OrdinalEncoder,
+        QuantileTransformer,
+        RobustScaler,
+    )
+
+    n_rows = _timed_rows(size, 60_000, 900)
+    X, y = mixed_frame(n_rows, seed)
+    numeric = Pipeline(
+        [("impute", SimpleImputer()), ("scale", StandardScaler())]
+    )
+    categorical = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]
+    )
+    prep = ColumnTransformer(
+        [
+            ("num", numeric, _MIXED_NUMERIC),
+            ("cat", categorical, list(_MIXED_CATEGORIES)),
+        ],
+        sparse_threshold=0.0,
+    )
+    estimator = Pipeline([("prep", prep), ("model", LogisticRegression(max_iter=300))])
+    steps = {
+        "prep__num__impute": [
+            SimpleImputer(strategy="mean"),
+            SimpleImputer(strategy="median"),
+            SimpleImputer(strategy="mean", add_indicator=True),
+        ],
+        "prep__num__scale": [
+            StandardScaler(),
+            RobustScaler(),
+            QuantileTransformer(n_quantiles=200, output_distribution="normal",
+                                random_state=seed),
+            "passthrough",
+        ],
+        "prep__cat__impute": [
+            SimpleImputer(strategy="most_frequent"),
+            SimpleImputer(strategy="constant", fill_value="missing"),
+        ],
+        "prep__cat__encode": [
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+            _target_encoder(seed),
+        ],
+        # Every step outputs dense arrays and no column is left over: dummies.
+        "prep__sparse_threshold": [0.0, 0.3, 1.0],
+        "prep__remainder": ["drop", "passthrough"],
+    }
+    param_space = [
+        {
+            **steps,
+            "model": [LogisticRegression(max_iter=300)],
+            "model__C": loguniform(1e-3, 1e2),
+        },
+        {
+            **steps,
+            "model": [
+                HistGradientBoostingClassifier(early_stopping=False, random_state=seed)
+            ],
+            "model__learning_rate": loguniform(0.02, 0.5),
+            "model__max_leaf_nodes": [8, 16, 32],
+            "model__max_iter": [30, 60, 100],
+        },
+    ]
+    n_train = n_rows - n_rows // 4
+    return _real_task(
+        "mixed_pipeline" if size == "full" else "mixed_pipeline_tiny",
+        estimator, param_space, X, y, n_rows // 4, seed,
+        min_resources=max(n_train // 27, 36),
+    )
+
+
+# The timed tasks, each at its full size and as "<name>_tiny" (smoke tests).
+TIMED_TASKS = ("hgb_large", "kernel_sgd", "skorch_mlp", "mixed_pipeline")
+
+
 _FACTORIES: dict[str, Callable[[int], Task]] = {
     "planted_binary": planted_binary_task,
     # Five terms touch about ten bits, which random search covers within a
@@ -1016,6 +1449,14 @@ _FACTORIES: dict[str, Callable[[int], Task]] = {
     "hgb_classification": hgb_classification_task,
     "svc_digits": svc_digits_task,
     "skorch_digits": skorch_digits_task,
+    "hgb_large": hgb_large_task,
+    "kernel_sgd": kernel_sgd_task,
+    "skorch_mlp": skorch_mlp_task,
+    "mixed_pipeline": mixed_pipeline_task,
+    "hgb_large_tiny": functools.partial(hgb_large_task, size="tiny"),
+    "kernel_sgd_tiny": functools.partial(kernel_sgd_task, size="tiny"),
+    "skorch_mlp_tiny": functools.partial(skorch_mlp_task, size="tiny"),
+    "mixed_pipeline_tiny": functools.partial(mixed_pipeline_task, size="tiny"),
 }
 
 

@@ -22,7 +22,7 @@ from sklearn.metrics._scorer import _MultimetricScorer
 from sklearn.model_selection import _validation
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import validation as _sk_validation
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.fixes import parse_version
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "SKLEARN_VERSION",
     "SKORCH_OVERRIDDEN_PRIVATE_METHODS",
     "BaseSearchCV",
+    "HasMethods",
     "Interval",
     "StrOptions",
     "base_search_parameter_constraints",

@@ -267,7 +267,12 @@ def to_confirm(spectral, confirmed, max_resources):
     never), when its score beats the reduced-resource score of every trial
     confirmed before; None when the stages ran at full resource already.
     """
-    reduced = [e for e in spectral if e.resource < max_resources and np.isfinite(e.score)]
+    # Told evaluations (a warm start) were not made with this run's
+    # evaluation: they are confirmed at any resource.
+    reduced = [
+        e for e in spectral
+        if (e.resource < max_resources or e.batch.phase == "told") and np.isfinite(e.score)
+    ]
     if not reduced:
         return None
     best = reduced[int(np.argmax([e.score for e in reduced]))]

@@ -50,6 +50,8 @@ class Batch:
         1, 2, ... for spectral stages, then the final stage; 0 for the
         exhaustive grid and for evaluations told from outside.
     phase : {"spectral", "halving", "random", "exhaustive", "confirm", "told"}
+        "told": evaluations made elsewhere (a warm start), located in the
+        space; they inform the spectral fits and cost no budget.
     rung : int
         Halving rung (0 elsewhere).
     resource : int
@@ -141,7 +143,10 @@ class History:
         """Budget used, in full-resource evaluations."""
         # Batch by batch, as n * resource / max_resources: a sum of the
         # per-evaluation fractions would round differently.
-        return sum(len(b) * b.resource / max_resources for b in self.batches)
+        # Evaluations told from outside cost this run nothing.
+        return sum(
+            len(b) * b.resource / max_resources for b in self.batches if b.phase != "told"
+        )
 
     def incumbent(self, resource):
         """The best evaluation at ``resource`` (failures last), or None."""

@@ -26,6 +26,7 @@ from ._history import Batch, History, Trial
 from ._report import best_observed, effect_importances, stage_log_line
 from ._restriction import Restriction
 from ._space import SearchSpace
+from ._warm_start import trial_of
 
 __all__ = ["HarmonicaOptimizer"]
 
@@ -175,10 +176,37 @@ final_stage, final_pool, factor, spectral_resource :
         return self._next is None and self._pending is None
 
     def report(self, max_terms=10):
-        """Plain-text report of what the run learned."""
+        """Plain-text report of what the run learned (as for the search)."""
         from ._report import format_report
 
         return format_report(self, max_terms=max_terms)
+
+    @property
+    def cv_results_(self):
+        """The evaluations made by this run (told ones left out), as columns
+        in the layout of ``HarmonicaSearchCV.cv_results_``: ``params``,
+        ``mean_test_score``, ``stage``, ``phase``, ``rung``, ``n_resources``
+        (times are not measured here: zeros)."""
+        own = [e for e in self.history_ if e.batch.phase != "told"]
+        return {
+            "params": [dict(e.trial.params) for e in own],
+            "mean_test_score": np.array([e.score for e in own]),
+            "stage": np.array([e.batch.stage for e in own], dtype=int),
+            "phase": np.array([e.batch.phase for e in own]),
+            "rung": np.array([e.batch.rung for e in own], dtype=int),
+            "n_resources": np.array([e.resource for e in own], dtype=int),
+            "mean_fit_time": np.zeros(len(own)),
+            "mean_score_time": np.zeros(len(own)),
+        }
+
+    @property
+    def best_index_(self):
+        """Row of ``best_params_`` in ``cv_results_``."""
+        best = self.history_.incumbent(self.max_resources_) if self._is_setup else None
+        own = [e for e in self.history_ if e.batch.phase != "told"]
+        if best is None or best not in own:
+            raise AttributeError("No evaluation of this run at full resource yet.")
+        return own.index(best)
 
     # ------------------------------------------------- batch-level client API
     def ask_batch(self):
@@ -207,17 +235,39 @@ final_stage, final_pool, factor, spectral_resource :
     def tell_external(self, candidates, scores, resource=None):
         """Evaluations made elsewhere on the same space (a warm start).
 
-        They are encoded into the space and count as spectral-stage data,
-        before the first stage; candidates outside the space are refused.
+        They are located in the space and count as spectral-stage data; they
+        cost no budget.  Only before the first ``ask``.
+
+        Raises
+        ------
+        ValueError
+            For a candidate that is not in the space.
         """
+        self._setup()
+        self.tell_trials([trial_of(self.space_, params) for params in candidates], scores,
+                         resource=resource)
+
+    def tell_trials(self, trials, scores, resource=None):
+        """As :meth:`tell_external`, for trials already located in the space."""
+        self._setup()
         if self._started:
-            raise RuntimeError(
-                "Earlier evaluations can only be told before the first ask()."
-            )
+            raise RuntimeError("Earlier evaluations can only be told before the first ask().")
         resource = self.max_resources_ if resource is None else resource
-        trials = [self.space_.trial_of(params) for params in candidates]
-        batch = Batch(trials, stage=0, phase="told", rung=0, resource=resource)
+        batch = Batch(list(trials), stage=0, phase="told", rung=0, resource=resource)
         self.history_.add(batch, scores)
+
+    def resume_from(self, history, stages):
+        """Continue a finished run: its evaluations and stage reports become
+        this run's, nothing is evaluated again, and ``n_iter`` is the budget
+        of both runs together.  Only before the first ``ask``."""
+        self._setup()
+        if self._started:
+            raise RuntimeError("A run can only be resumed before the first ask().")
+        for batch in history.batches:
+            evaluations = [e for e in history if e.batch is batch]
+            self.history_.add(batch, [e.score for e in evaluations],
+                              [e.details for e in evaluations])
+        self.stages_ = list(stages)
 
     def truncate_pending(self, n):
         """Keep only the first ``n`` trials of the batch asked last (a client
@@ -228,6 +278,29 @@ final_stage, final_pool, factor, spectral_resource :
             self.stop()
             return None
         self._pending.trials = self._pending.trials[:n]
+        return self._pending
+
+    def confirm_now(self):
+        """Stop the run, and return a last batch that evaluates at full
+        resource the best candidate seen at a reduced one, when no candidate
+        was evaluated at full resource yet (None otherwise): a client out of
+        time still ends with a full-resource answer.  Tell its scores as
+        for any batch."""
+        self._setup()
+        self.stop()
+        if self.history_.incumbent(self.max_resources_) is not None:
+            return None
+        reduced = [
+            e for e in self.history_
+            if e.resource < self.max_resources_ and e.batch.phase != "told"
+        ]
+        trial = decide.to_confirm(reduced, [], self.max_resources_)
+        if trial is None:
+            return None
+        stage = max((b.stage for b in self.history_.batches), default=0)
+        self._pending = self._batch(
+            [trial], stage=stage, phase="confirm", rung=0, resource=self.max_resources_
+        )
         return self._pending
 
     def stop(self):
@@ -313,9 +386,9 @@ final_stage, final_pool, factor, spectral_resource :
         self._setup()
         if self._exhaustive():
             return 1
-        n_stages = self._stage_plan()[0]
-        if self.spectral_resource_ < self.max_resources_:
-            n_stages *= 2  # each stage may be followed by a confirmation
+        # Each stage may be followed by a confirmation, and a run cut short
+        # by its client may end with one.
+        n_stages = 2 * self._stage_plan()[0] + 1
         if self.final_stage == "random":
             return n_stages + 1
         return n_stages + len(
@@ -326,8 +399,9 @@ final_stage, final_pool, factor, spectral_resource :
         return self.space_.is_finite() and self.space_.size() <= self.n_iter
 
     def _stage_plan(self):
+        # A resumed run plans what is left of n_iter.
         return decide.stage_plan(
-            self.n_iter,
+            max(0, self.n_iter - self.budget_spent_),
             self.spectral_resource_ / self.max_resources_,
             self.n_stages,
             self.stage_size,
@@ -356,7 +430,14 @@ final_stage, final_pool, factor, spectral_resource :
     def _plan(self):
         space = self.space_
         if self.search_mode_ == "exhaustive":
-            trials = [Trial(p, ("grid", i), None, None) for i, p in enumerate(space.grid())]
+            seen = self.history_.seen_keys()  # a resumed grid is not run again
+            trials = [
+                Trial(p, ("grid", i), None, None)
+                for i, p in enumerate(space.grid())
+                if ("grid", i) not in seen
+            ]
+            if not trials:
+                return
             yield self._batch(
                 trials, stage=0, phase="exhaustive", rung=0, resource=self.max_resources_
             )
@@ -364,7 +445,8 @@ final_stage, final_pool, factor, spectral_resource :
             return
         n_stages, stage_size = self._stage_plan()
         restriction = Restriction.unrestricted(space)
-        for stage in range(1, n_stages + 1):
+        first = 1 + max((b.stage for b in self.history_.batches), default=0)
+        for stage in range(first, first + n_stages):
             trials = decide.draw_unseen(
                 space, restriction, stage_size, self._rng, self.history_.seen_keys()
             )
@@ -381,7 +463,7 @@ final_stage, final_pool, factor, spectral_resource :
             self.stages_.append(report)
             self._log(stage_log_line(report, self.resource))
             yield from self._confirm(stage)
-        final = len(self.stages_) + 1
+        final = 1 + max((b.stage for b in self.history_.batches), default=0)
         if self.final_stage == "halving":
             yield from self._halving(final, restriction)
         else:

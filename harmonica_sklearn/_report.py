@@ -718,7 +718,7 @@ def _format_value(value):
 
 
 def _short_repr(value, limit=40):
-    from ._space import _short_repr as short
+    from ._labels import _short_repr as short
 
     return short(value, limit)
 

@@ -16,13 +16,14 @@ from sklearn.utils import indexable
 
 from . import _compat
 from ._budget import resource_costs
-from ._compat import BaseSearchCV, Interval, StrOptions
+from ._compat import BaseSearchCV, HasMethods, Interval, StrOptions
 from ._evaluation import CandidateEvaluator
 from ._optimizer import HarmonicaOptimizer
 from ._report import format_report
 from ._search_run import SearchRun
 from ._space import SearchSpace, _as_branch_list
 from ._store import EvaluationStore, check_location, fingerprint
+from ._warm_start import trials_and_scores_from_results
 
 __all__ = ["HarmonicaSearchCV"]
 
@@ -262,6 +263,8 @@ class HarmonicaSearchCV(BaseSearchCV):
         "time_budget": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "min_train_rows": [Interval(numbers.Integral, 0, None, closed="left")],
         "on_evaluation": [callable, None],
+        "warm_start": ["boolean"],
+        "initial_results": [dict, HasMethods(["fit"]), None],
     }
 
     def __init__(
@@ -297,6 +300,8 @@ class HarmonicaSearchCV(BaseSearchCV):
         time_budget=None,
         min_train_rows=1000,
         on_evaluation=None,
+        warm_start=False,
+        initial_results=None,
     ):
         super().__init__(
             estimator=estimator,
@@ -330,6 +335,8 @@ class HarmonicaSearchCV(BaseSearchCV):
         self.time_budget = time_budget
         self.min_train_rows = min_train_rows
         self.on_evaluation = on_evaluation
+        self.warm_start = warm_start
+        self.initial_results = initial_results
 
     @_compat.fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, **params):
@@ -366,6 +373,7 @@ class HarmonicaSearchCV(BaseSearchCV):
             )
         splits, n_samples, y_classes = self._prepare(X, y, routed)
         optimizer = self._optimizer(n_samples)
+        self._warm_start(optimizer)
         store = self._open_store(X, y, splits, routed)
         evaluator = CandidateEvaluator(
             clone(self.estimator),
@@ -402,7 +410,8 @@ class HarmonicaSearchCV(BaseSearchCV):
         """Every fitted attribute of the search, from the optimizer's history."""
         self.history_ = optimizer.history_
         self.cv_results_ = SearchRun.cv_results(self, self.history_, self.n_splits_)
-        first_scores = self.history_.evaluations[0].details["outs"][0]["test_scores"]
+        first = next(e for e in self.history_ if e.batch.phase != "told")
+        first_scores = first.details["outs"][0]["test_scores"]
         self.multimetric_ = isinstance(first_scores, dict)
         if callable(self.scoring) and self.multimetric_:
             _compat.check_refit_for_multimetric(self, first_scores)
@@ -500,6 +509,30 @@ class HarmonicaSearchCV(BaseSearchCV):
         n_samples = _compat.num_samples(X)
         self._set_resources(splits, n_samples, y_classes)
         return splits, n_samples, y_classes
+
+    def _warm_start(self, optimizer):
+        """Earlier evaluations into the optimizer: this search's own (with
+        ``warm_start``) and ``initial_results``."""
+        if self.warm_start and hasattr(self, "history_"):
+            previous_splits = len(self.history_.evaluations[0].details["outs"])
+            if previous_splits != self.n_splits_:
+                raise ValueError(
+                    "warm_start=True continues the previous fit, which used "
+                    f"{previous_splits} CV splits; "
+                    f"this fit has {self.n_splits_}. Fit on the same data and cv, or "
+                    "set warm_start=False."
+                )
+            optimizer.resume_from(self.history_, self.stages_)
+        if self.initial_results is not None:
+            results = getattr(self.initial_results, "cv_results_", self.initial_results)
+            if not isinstance(results, dict) or "params" not in results:
+                raise ValueError(
+                    "initial_results must be a fitted search or its cv_results_ "
+                    f"(a dict with 'params'); got {type(self.initial_results).__name__}."
+                )
+            key = _earlier_score_key(results, self.refit)
+            trials, scores = trials_and_scores_from_results(optimizer.space_, results, key)
+            optimizer.tell_trials(trials, scores)
 
     def _open_store(self, X, y, splits, routed):
         """The checkpoint's store of evaluations, checked against this fit."""
@@ -623,6 +656,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         optimizer._draws_subsample_seed = lambda resource: self.resource == "n_samples" and (
             resource < self.max_resources_ or self.max_resources_ < n_samples
         )
+        optimizer._setup()
         return optimizer
 
     def _select_best_index(self, refit, refit_metric, results):
@@ -677,6 +711,18 @@ def _warn_undercounted_costs(costs, resource):
 
 
 
+
+
+def _earlier_score_key(results, refit):
+    """The column of an earlier search's ``cv_results_`` to learn from."""
+    if "mean_test_score" in results:
+        return "mean_test_score"
+    if isinstance(refit, str) and f"mean_test_{refit}" in results:
+        return f"mean_test_{refit}"
+    keys = [k for k in results if k.startswith("mean_test_")]
+    if not keys:
+        raise ValueError("initial_results has no mean_test_* column to learn from.")
+    return keys[0]
 
 
 def _fixed_splits(cv, estimator, X, y, split_params):

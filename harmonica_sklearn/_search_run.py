@@ -104,7 +104,11 @@ class SearchRun:
         n_fit = len(scores) + self.budget.affordable(batch.resource, len(batch) - len(scores))
         self.budget.cut_short |= n_fit < len(batch)
         if n_fit == 0:
-            optimizer.stop()
+            # Out of time: end with a full-resource answer all the same (one
+            # full evaluation past the budget at most).
+            last = optimizer.confirm_now()
+            if last is not None:
+                optimizer.tell_batch(last, *self._timed(last))
             return None
         optimizer.truncate_pending(n_fit)
         if n_fit > len(scores):
@@ -251,7 +255,8 @@ class SearchRun:
     @staticmethod
     def cv_results(search, history, n_splits):
         """``cv_results_`` of every evaluation in ``history``, in order."""
-        evaluations = list(history)
+        # Evaluations told from outside (a warm start) have no splits here.
+        evaluations = [e for e in history if e.batch.phase != "told"]
         params = [e.details["params"] for e in evaluations]
         flat = [out for e in evaluations for out in e.details["outs"]]
         more = {

@@ -18,7 +18,8 @@ from sklearn.tree import DecisionTreeClassifier
 from harmonica_sklearn import HarmonicaSearchCV
 from harmonica_sklearn._report import stage_effects
 from harmonica_sklearn._restriction import Restriction
-from harmonica_sklearn._space import SearchSpace, _short_repr
+from harmonica_sklearn._labels import _short_repr
+from harmonica_sklearn._space import SearchSpace
 
 from planted import fit_planted, planted_mixed_problem
 

@@ -13,12 +13,12 @@ Every random decision of the search is made in the driver from
   (``ray_remote_args={"max_restarts": ..., "max_task_retries": ...}``);
 * where the backend cannot recover (the Dask worker holding the only copy
   of the data joblib scattered for the current batch, a Ray actor of the
-  default pool, a loky worker), the loss surfaces as an exception from one
-  ``evaluate_candidates`` call, and the search runs that batch again: since
-  its state lives in the driver, the result is the same.  Simulated losses
-  (an exception named as the backends name them, raised in the middle of a
-  batch) check the retry without a cluster, and that no fit of a lost batch
-  leaks into the next one.
+  default pool, a loky worker), the loss surfaces as an exception while a
+  batch streams its fits back, and the search runs again the fits that did
+  not come back: since its state lives in the driver, the result is the
+  same.  Simulated losses (an exception named as the backends name them,
+  raised in the middle of a batch) check the rerun without a cluster, and
+  that no fit of a lost batch leaks into the next one.
 
 Clusters are started once per module; every test has a time limit, and the
 whole file takes about a minute.  Skipped when dask.distributed or ray is
@@ -43,7 +43,6 @@ from sklearn.datasets import make_regression
 from sklearn.linear_model import Ridge
 
 from harmonica_sklearn import HarmonicaSearchCV
-from harmonica_sklearn._search import _discard_unsent_batches
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 # A local cluster must come up within this many seconds.
@@ -228,8 +227,9 @@ def _lost_worker_error(module, name):
 
 
 class _LosingFits:
-    """Stands in for sklearn's ``_fit_and_score``: raises ``error`` instead of
-    the fits number ``at`` (0-based, counted over the whole search)."""
+    """Stands in for sklearn's ``_fit_and_score`` (in-process backends):
+    raises ``error`` instead of the fits number ``at`` (0-based, counted over
+    the whole search)."""
 
     def __init__(self, fit_and_score, error, at):
         self.fit_and_score, self.error, self.at = fit_and_score, error, set(at)
@@ -244,11 +244,11 @@ class _LosingFits:
 
 @pytest.fixture
 def lose_fits(monkeypatch):
-    from sklearn.model_selection import _search as sklearn_search
+    from sklearn.model_selection import _validation
 
     def install(error, at):
-        losing = _LosingFits(sklearn_search._fit_and_score, error, at)
-        monkeypatch.setattr(sklearn_search, "_fit_and_score", losing)
+        losing = _LosingFits(_validation._fit_and_score, error, at)
+        monkeypatch.setattr(_validation, "_fit_and_score", losing)
         return losing
 
     return install
@@ -266,29 +266,29 @@ def lose_fits(monkeypatch):
 )
 def test_a_batch_lost_mid_way_is_run_again_without_duplicate_rows(lose_fits, module, name):
     """A lost worker's exception in the middle of a halving rung (after some
-    of its fits came back): the batch runs again, cv_results_ is that of an
-    undisturbed search, row for row."""
+    of its fits came back): the fits that did not come back run again,
+    cv_results_ is that of an undisturbed search, row for row."""
     expected = _reference(final_stage="halving")
     error = _lost_worker_error(module, name)
     if name == "ActorDiedError":
         error = type(name, (_lost_worker_error(module, "RayActorError"),), {"__module__": module})
     n_spectral_fits = 20 * 3
     losing = lose_fits(error, at=[n_spectral_fits + 10])  # 10 fits into rung 0
-    with pytest.warns(RuntimeWarning, match=rf"Halving stage 2 rung 0: a worker was lost \({name}: "
-                      r"simulated loss at fit 70\); evaluating the batch again \(retry 1 of 2\)"):
+    with pytest.warns(RuntimeWarning, match=rf"A worker was lost \({name}: simulated loss "
+                      r"at fit 70\); running again the \d+ of \d+ fits that did not come "
+                      r"back \(retry 1 of 2\)"):
         search = _search(n_jobs=1).fit(X, Y)
     _assert_same_search(expected, search)
     assert len(search.cv_results_["params"]) == len(expected.cv_results_["params"])
-    # The rung's 10 fits before the loss were done twice.
-    assert losing.calls == 3 * len(expected.cv_results_["params"]) + 1 + 10
+    # Only the lost fit is done again: the rung's 10 fits before it are kept.
+    assert losing.calls == 3 * len(expected.cv_results_["params"]) + 1
 
 
 @pytest.mark.parametrize("final_stage", ["halving", "random"])
 def test_a_batch_lost_in_parallel_leaves_no_stale_fits_behind(lose_fits, final_stage):
-    """joblib keeps a queue of sliced, not yet dispatched batches on the
-    Parallel object that sklearn reuses for every batch of a search; an
-    aborted call leaves its batches there, and the next call would run them
-    and return their results with its own. The retry must empty it."""
+    """An aborted joblib call may leave sliced, not yet dispatched fits on
+    its Parallel object; the rerun must not return them with its own (the
+    evaluator starts a new Parallel after an aborted call)."""
     expected = _reference(final_stage=final_stage)
     error = _lost_worker_error("distributed.scheduler", "KilledWorker")
     lose_fits(error, at=[10])
@@ -328,51 +328,20 @@ def test_loky_search_survives_a_killed_worker(tmp_path):
     estimator = KillsItsWorkerOnce(marker=marker, driver_pid=os.getpid())
     search = HarmonicaSearchCV(estimator, SPACE, **{**SEARCH_KW, "final_stage": "random"})
     with parallel_config(backend="loky", n_jobs=2):
-        with pytest.warns(RuntimeWarning, match=r"Spectral stage 1: a worker was lost \(Terminated"):
+        with pytest.warns(RuntimeWarning, match=r"A worker was lost \(Terminated"):
             search.fit(X, Y)
     assert os.path.exists(marker)
     _assert_same_search(expected, search)
 
 
-def _spy_on_evaluate_candidates(monkeypatch, wrap):
-    original = HarmonicaSearchCV._run_search
-
-    def run_search(self, evaluate_candidates, **kwargs):
-        return original(self, wrap(evaluate_candidates), **kwargs)
-
-    monkeypatch.setattr(HarmonicaSearchCV, "_run_search", run_search)
-
-
-def test_the_unsent_batch_queue_is_found_in_this_sklearn_and_joblib(monkeypatch):
-    # It relies on private names: sklearn's closure variable `parallel`,
-    # joblib's Parallel._ready_batches and _lock.
-    found = []
-
-    def wrap(evaluate_candidates):
-        found.append(_discard_unsent_batches(evaluate_candidates))
-        return evaluate_candidates
-
-    _spy_on_evaluate_candidates(monkeypatch, wrap)
-    _search(n_jobs=1).fit(X, Y)
-    assert found == [True]
-
-
-def test_no_retry_where_the_unsent_batch_queue_is_not_found(monkeypatch, lose_fits):
-    _spy_on_evaluate_candidates(monkeypatch, lambda ec: lambda *a, **k: ec(*a, **k))
-    error = _lost_worker_error("distributed.scheduler", "KilledWorker")
-    losing = lose_fits(error, at=[5])
-    with pytest.raises(error):
-        _search(n_jobs=1).fit(X, Y)
-    assert losing.calls == 6
-
-
 def test_a_batch_lost_three_times_raises_the_last_loss(lose_fits):
     error = _lost_worker_error("distributed.scheduler", "KilledWorker")
-    losing = lose_fits(error, at=[5, 60 + 5, 2 * 60 + 5])  # the spectral stage, 3 times
+    # The spectral stage's 6th fit, then the first fit of each rerun.
+    losing = lose_fits(error, at=[5, 6, 7])
     with pytest.warns(RuntimeWarning, match=r"retry 2 of 2"):
-        with pytest.raises(error, match="simulated loss at fit 125"):
+        with pytest.raises(error, match="simulated loss at fit 7"):
             _search(n_jobs=1).fit(X, Y)
-    assert losing.calls == 2 * 60 + 6
+    assert losing.calls == 8
 
 
 @pytest.mark.parametrize(

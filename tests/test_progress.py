@@ -114,12 +114,12 @@ def test_search_task_announces_its_batches(params):
 
 
 def test_a_batch_hit_by_a_lost_worker_still_ends_its_task(monkeypatch):
-    # The batch is evaluated again (unreported); the task the first attempt
-    # began must end all the same, or progress displays wait for it forever.
-    from sklearn.model_selection import _search as sklearn_search
+    # The lost fits run again; the batch's task must end all the same, or
+    # progress displays wait for it forever.
+    from sklearn.model_selection import _validation
 
     lost = type("KilledWorker", (Exception,), {"__module__": "distributed.scheduler"})
-    fit_and_score, calls = sklearn_search._fit_and_score, []
+    fit_and_score, calls = _validation._fit_and_score, []
 
     def loses_the_eleventh_fit(*args, **kwargs):
         calls.append(None)
@@ -127,9 +127,9 @@ def test_a_batch_hit_by_a_lost_worker_still_ends_its_task(monkeypatch):
             raise lost("simulated loss")
         return fit_and_score(*args, **kwargs)
 
-    monkeypatch.setattr(sklearn_search, "_fit_and_score", loses_the_eleventh_fit)
+    monkeypatch.setattr(_validation, "_fit_and_score", loses_the_eleventh_fit)
     tree = RecordingCallback()
-    with pytest.warns(RuntimeWarning, match=r"a worker was lost .*retry 1 of 2"):
+    with pytest.warns(RuntimeWarning, match=r"A worker was lost .*retry 1 of 2"):
         _search().set_callbacks(tree).fit(*planted_data())
     assert len(tree.begun) > 1
     assert sorted(map(id, tree.begun)) == sorted(map(id, tree.ended))
