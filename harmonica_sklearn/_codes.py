@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["ORDERED_CODE", "binary_code", "gray_code", "ordered_code"]
+__all__ = ["ORDERED_CODE", "binary_code", "gray_code", "ordered_code", "term_owners"]
 
 # Code of ordered values: "gray" (neighbours differ in one bit) or "binary".
 # Gray won on ordered planted effects (benchmarks/ablations.py, docs).
@@ -50,3 +50,13 @@ def _n_bits_for(n_values):
 def ordered_code(n_values, n_bits):
     """The code table of ordered values, as chosen by ``ORDERED_CODE``."""
     return (gray_code if ORDERED_CODE == "gray" else binary_code)(n_values, n_bits)
+
+
+def term_owners(term, owner):
+    """The parameters a parity term involves, in increasing order.
+
+    ``term`` holds bit positions, ``owner[b]`` is the parameter of bit ``b``
+    (``SearchSpace.bit_owner()``, or the ``groups`` of a spectral fit).
+    Each parameter appears once, however many of its bits the term holds.
+    """
+    return tuple(sorted({int(owner[b]) for b in term}))

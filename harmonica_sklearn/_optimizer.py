@@ -15,6 +15,9 @@ receives its scores.
 
 from __future__ import annotations
 
+import math
+import warnings
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -444,6 +447,8 @@ final_stage, final_pool, factor, spectral_resource :
             self._log(f"exhaustive: {len(trials)} candidates at full resource")
             return
         n_stages, stage_size = self._stage_plan()
+        if n_stages == 0:
+            self._warn_no_spectral_stage()
         restriction = Restriction.unrestricted(space)
         first = 1 + max((b.stage for b in self.history_.batches), default=0)
         for stage in range(first, first + n_stages):
@@ -492,6 +497,21 @@ final_stage, final_pool, factor, spectral_resource :
     def _n_iter(self):
         """The budget: ``n_iter``, or less when the client capped it."""
         return min(self.n_iter, self.budget_cap)
+
+    def _warn_no_spectral_stage(self):
+        """Say that the budget affords no spectral stage, and what to do."""
+        self.search_mode_ = f"{self.final_stage} only"
+        cost = self.spectral_resource_ / self.max_resources_
+        needed = math.ceil(decide.MIN_STAGE_SIZE * cost / decide.SPECTRAL_SHARE)
+        warnings.warn(
+            f"n_iter={self.n_iter} affords no spectral stage (one needs "
+            f"{decide.MIN_STAGE_SIZE} candidates, n_iter >= {needed} at this "
+            f"resource): the search ran {'successive halving' if self.final_stage == 'halving' else 'random search'} "
+            "alone, without learning which hyperparameters matter "
+            f"(search_mode_='{self.search_mode_}'). Raise n_iter to at least "
+            f"{needed} for a spectral stage.",
+            UserWarning,
+        )
 
     def _stage_settings(self):
         return SimpleNamespace(

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import norm
 
+from ._labels import _short_repr
+from ._spectral import term_columns
+
 __all__ = ["Effect", "StageReport", "format_report", "stage_effects", "effect_importances"]
 
 # A value counts among the best (worst) of a parameter when its predicted
@@ -166,45 +169,6 @@ def readable_term(space, bits):
     return " * ".join(space.bits_label(group) for group in by_param.values())
 
 
-def term_importances(space, term_bits, coefs):
-    """Variance explained by each parameter, over every parameter label.
-
-    Parities are orthonormal under uniform sampling, so a term contributes
-    ``coef**2`` to the variance of the score (as in functional ANOVA); an
-    interaction's share is split evenly among its parameters.  Squares, not
-    absolute values: a many-valued parameter's main effect has many small
-    terms, and noise in each should not add up to importance.
-    """
-    owner = space.bit_owner()
-    shares = {space.param_label(p): 0.0 for p in range(space.n_params)}
-    for bits, coef in zip(term_bits, coefs):
-        params = sorted({int(owner[b]) for b in bits})
-        for p in params:
-            shares[space.param_label(p)] += coef**2 / len(params)
-    return shares
-
-
-def grouped_effects(space, term_bits, coefs):
-    """Terms grouped by the parameters they involve, strongest group first.
-
-    Returns a list of ``(parameter labels, size, number of terms)``, where
-    the size is ``sqrt(sum coef**2)`` over the group's terms, in the units
-    of ``coefs`` (NaN coefficients count as 0).  With the coefficients of
-    the +/-1 terms, it is the standard deviation the group adds to the
-    score; with the terms' effects (differences of means between their two
-    sides, :func:`term_effects`), it is the difference of means of a single
-    term that would explain as much variance.
-    """
-    owner = space.bit_owner()
-    groups = {}
-    for bits, coef in zip(term_bits, coefs):
-        names = tuple(sorted({space.param_label(int(owner[b])) for b in bits}))
-        variance, count = groups.get(names, (0.0, 0))
-        groups[names] = (variance + np.nan_to_num(coef) ** 2, count + 1)
-    ranked = sorted(groups.items(), key=lambda item: -item[1][0])
-    return [(names, variance**0.5, count) for names, (variance, count) in ranked]
-
-
 def term_effects(bits, scores, alternative, term_bits):
     """Effect of each term in score units, the other terms held fixed.
 
@@ -238,13 +202,8 @@ def term_effects(bits, scores, alternative, term_bits):
     bits, scores, alternative = bits[finite], scores[finite], alternative[finite]
     if not term_bits or scores.size == 0:
         return [float("nan")] * len(term_bits)
-    features = np.column_stack(
-        [np.prod(bits[:, list(term)], axis=1) for term in term_bits]
-    ).astype(float)
-    intercepts = (alternative[:, None] == np.unique(alternative)[None, :]).astype(float)
-    design = np.hstack([intercepts, features])
-    coefs = np.linalg.lstsq(design, scores, rcond=None)[0][intercepts.shape[1] :]
-    varies = np.ptp(features, axis=0) > 0
+    coefs, _ = _refit(bits, scores, alternative, term_bits)
+    varies = np.ptp(term_columns(bits, term_bits), axis=0) > 0
     return [float(2 * c) if v else float("nan") for c, v in zip(coefs, varies)]
 
 
@@ -342,8 +301,7 @@ def stage_effects(space, bits, scores, alternative, allowed, term_bits):
     if bits.shape[0] == 0:
         return []
     alternative = np.asarray(alternative, dtype=np.intp)
-    owner = space.bit_owner()
-    term_params = [tuple(sorted({int(owner[b]) for b in term})) for term in term_bits]
+    term_params = [space.term_params(term) for term in term_bits]
     coefs, base = _refit(bits, scores, alternative, term_bits)
     active = _active_rows(space, bits)
 
@@ -377,17 +335,15 @@ def _refit(bits, scores, alternative, term_bits):
     """Least squares of ``scores`` on the terms and one intercept per
     alternative: the terms' coefficients and the fitted values."""
     intercepts = (alternative[:, None] == np.unique(alternative)[None, :]).astype(float)
-    features = np.column_stack(
-        [intercepts] + [np.prod(bits[:, list(t)].astype(float), axis=1) for t in term_bits]
-    )
+    features = np.hstack([intercepts, term_columns(bits, term_bits)])
     solution = np.linalg.lstsq(features, scores, rcond=None)[0]
     return solution[intercepts.shape[1] :], features @ solution
 
 
 def _terms_value(bits, term_bits, coefs):
     out = np.zeros(bits.shape[0])
-    for term, coef in zip(term_bits, coefs):
-        out += coef * np.prod(bits[:, list(term)].astype(float), axis=1)
+    for column, coef in zip(term_columns(bits, term_bits).T, coefs):
+        out += coef * column
     return out
 
 
@@ -503,23 +459,31 @@ def effect_importances(space, effect_lists):
         ``{parameter label: share}`` over every parameter of the space,
         summing to 1 when some effect is positive, else all 0.
     """
-    largest = {}
-    for effects in effect_lists:
-        for e in effects or ():
-            if np.isfinite(e.effect):
-                largest[e.parameters] = max(largest.get(e.parameters, 0.0), e.effect)
-    shares = {space.param_label(p): 0.0 for p in range(space.n_params)}
-    for names, size in largest.items():
-        for name in names:
-            shares[name] = shares.get(name, 0.0) + size / len(names)
-    return normalise(shares)
-
-
-def normalise(shares):
+    shares = dict.fromkeys(space.param_labels(), 0.0)
+    for e, _ in largest_effects(effect_lists).values():
+        for name in e.parameters:
+            shares[name] = shares.get(name, 0.0) + e.effect / len(e.parameters)
     total = sum(shares.values())
     if total == 0:
-        return dict(shares)
+        return shares
     return {name: value / total for name, value in shares.items()}
+
+
+def largest_effects(effect_lists):
+    """Per set of parameters, its largest finite effect over the lists.
+
+    Returns ``{parameters: (Effect, k)}``, ``k`` the index in
+    ``effect_lists`` of the list it comes from (the first on ties), in the
+    order the sets first appear.
+    """
+    largest = {}
+    for k, effects in enumerate(effect_lists):
+        for e in effects or ():
+            if not np.isfinite(e.effect):
+                continue
+            if e.parameters not in largest or e.effect > largest[e.parameters][0].effect:
+                largest[e.parameters] = (e, k)
+    return largest
 
 
 def format_report(search, max_terms=10):
@@ -576,6 +540,7 @@ def stage_log_line(report, resource):
 
 
 def _driving_key(search):
+    """The ``mean_test_*`` column of ``cv_results_`` that drove the search."""
     results = search.cv_results_
     if "mean_test_score" in results:
         return "mean_test_score"
@@ -671,8 +636,9 @@ def _origin(search):
 
 
 def _outside_kept(search, params):
-    """``["name: value, kept {a, b}"]`` for the list parameters of ``params``
-    that no setting kept by the last stage allows."""
+    """``["name = value, kept {a, b}"]`` for the parameters of ``params``
+    (lists and distributions) whose value no setting kept by the last stage
+    allows, the kept values in code order (a distribution's by value)."""
     if not search.stages_:
         return []
     kept = search.stages_[-1].restriction
@@ -691,23 +657,45 @@ def _outside_kept(search, params):
         else:
             inside = any(label in a for a in allowed)
         if not inside:
-            values = sorted({v for a in allowed for v in a})
+            ranges = _label_ranges(param)
+            values = sorted(
+                {v for a in allowed for v in a},
+                key=lambda v: (*ranges.get(v, [(np.inf, np.inf)])[0], v),
+            )
             out.append(f"{name} = {label}, kept {_values(values)}")
     return out
+
+
+def _label_ranges(param):
+    """``{label: [(first, last), ...]}``: the codes, from ``first`` to
+    ``last``, that each label ``param.labels`` can give stands for, in code
+    order (one code for a value, a run of buckets for a range
+    ``"low..high"``, which on a discrete distribution several runs can share).
+    """
+    ranges = {}
+    if param.kind == "distribution":
+        low, high = param._bucket_ranges()
+        n = param.n_values
+        for first in range(n):
+            for last in range(first, n):
+                ranges.setdefault(f"{low[first]}..{high[last]}", []).append((first, last))
+    else:
+        for code in range(param.n_values):
+            ranges.setdefault(param.label(code), []).append((code, code))
+    return ranges
 
 
 def _in_buckets(param, value, allowed):
     """Whether ``value`` falls in a bucket range of some ``allowed`` labels."""
     n = param.n_values
     bucket = int(np.clip(np.floor(param.distribution.cdf(value) * n), 0, n - 1))
-    low, high = param._bucket_ranges()
-    for labels in allowed:
-        for label in labels:
-            for first in range(n):
-                for last in range(first, n):
-                    if f"{low[first]}..{high[last]}" == label and first <= bucket <= last:
-                        return True
-    return False
+    ranges = _label_ranges(param)
+    return any(
+        first <= bucket <= last
+        for labels in allowed
+        for label in labels
+        for first, last in ranges.get(label, ())
+    )
 
 
 def _format_value(value):
@@ -717,23 +705,26 @@ def _format_value(value):
         return _short_repr(value)
 
 
-def _short_repr(value, limit=40):
-    from ._labels import _short_repr as short
-
-    return short(value, limit)
-
-
 def _largest_effects(search):
     """Per parameter set, the Effect of the stage that measured it largest,
     with that stage's number."""
-    largest = {}
-    for report in search.stages_:
-        for e in getattr(report, "effects", None) or []:
-            if not np.isfinite(e.effect):
-                continue
-            if e.parameters not in largest or e.effect > largest[e.parameters][0].effect:
-                largest[e.parameters] = (e, report.stage)
-    return sorted(largest.values(), key=lambda pair: -pair[0].effect)
+    reports = search.stages_
+    largest = largest_effects([getattr(report, "effects", None) for report in reports])
+    ranked = sorted(largest.values(), key=lambda pair: -pair[0].effect)
+    return [(e, reports[k].stage) for e, k in ranked]
+
+
+def _measured(ranked):
+    """Labels of the parameters whose main effect some stage measured."""
+    return {e.parameters[0] for e, _ in ranked if e.kind == "main effect"}
+
+
+def _without_effect(labels, ranked):
+    """The ``labels`` whose main effect was measured, but found in no
+    positive effect (main or interaction)."""
+    positive = {name for e, _ in ranked if e.effect > 0 for name in e.parameters}
+    measured = _measured(ranked)
+    return [n for n in labels if n in measured and n not in positive]
 
 
 def _mattered_lines(search, max_terms):
@@ -783,10 +774,9 @@ def _mattered_lines(search, max_terms):
             f"scores of stage 1 spread with sd {first.score_std:.4f}, and no "
             "hyperparameter explained a clear part of it."
         )
-    measured = {e.parameters[0] for e, _ in ranked if e.kind == "main effect"}
-    positive = {name for e, _ in found for name in e.parameters}
-    labels = [search.space_.param_label(p) for p in range(search.space_.n_params)]
-    none = [n for n in labels if n in measured and n not in positive]
+    labels = search.space_.param_labels()
+    measured = _measured(ranked)
+    none = _without_effect(labels, ranked)
     if none and found:
         lines.append(f"What did not (no effect found): {', '.join(none)}")
     never = [
@@ -906,7 +896,7 @@ def _cost_lines(search):
         f"{search.budget_spent_:.1f} of n_iter={search.n_iter} full-resource "
         "evaluations"
     ]
-    if search.search_mode_ == "spectral" and getattr(search, "n_resources_", None):
+    if search.search_mode_ != "exhaustive" and getattr(search, "n_resources_", None):
         if getattr(search, "final_stage", "halving") == "random":
             lines.append(
                 f"    final stage: {search.n_candidates_[0]} random candidates at "
@@ -938,7 +928,7 @@ def _cost_lines(search):
 def _next_lines(search):
     lines = ["What to do next"]
     space = search.space_
-    labels = [space.param_label(p) for p in range(space.n_params)]
+    labels = space.param_labels()
     n_params = sum(1 for p in space.params if p.n_bits > 0 and p.name != "<branch>")
     if search.search_mode_ == "exhaustive":
         return lines + [
@@ -958,9 +948,7 @@ def _next_lines(search):
             f"the budget was too small for {n_params} hyperparameters; raise "
             f"n_iter (now {search.n_iter}) or drop hyperparameters you can fix."
         ]
-    positive = {n for e, _ in found for n in e.parameters}
-    measured = {e.parameters[0] for e, _ in ranked if e.kind == "main effect"}
-    idle = [n for n in labels if n in measured and n not in positive]
+    idle = _without_effect(labels, ranked)
     if idle:
         lines.append(
             f"    Fix {', '.join(idle)} (no effect found) and drop them from the "
@@ -1013,6 +1001,7 @@ def _final_pool_lines(final):
 
 
 def _values(labels):
+    """One label as it is, several as ``{a, b}``."""
     return labels[0] if len(labels) == 1 else "{" + ", ".join(labels) + "}"
 
 

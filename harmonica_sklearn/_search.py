@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.utils import indexable
+from sklearn.utils.multiclass import type_of_target
 
 from . import _compat
 from ._budget import resource_costs
@@ -144,21 +145,63 @@ class HarmonicaSearchCV(BaseSearchCV):
         ``min_resources``), which beat full-resource stages on the
         benchmarks (docs/algorithm.md); None: ``max_resources``.
     checkpoint : str, path-like or None, default=None
-        Directory of a durable store of finished evaluations.  Each
-        fit-and-score is written there as soon as it finishes; calling
-        ``fit`` again with the same arguments after an interruption (a
-        crash, a killed process, KeyboardInterrupt) reads the stored
-        evaluations instead of recomputing them and ends with the result of
-        an uninterrupted run.  A store written for other data, estimator,
-        space, splits or scoring is refused with an error.
+        Directory of a durable store of finished evaluations (one SQLite
+        file of numbers and strings: reading it never executes code).  The
+        driver writes each fit-and-score there as soon as it comes back from
+        a worker (workers need no shared disk); calling ``fit`` again with
+        the same arguments after an interruption (a crash, a killed process,
+        KeyboardInterrupt) reads the stored evaluations instead of
+        recomputing them and, without ``time_budget``, ends with the result
+        of an uninterrupted run.  A store written for other data, estimator,
+        space, splits, scoring or fit parameters is refused with an error
+        naming what differs; a location that cannot hold a store is refused
+        before any fit; a failing write (a full disk) warns once and the
+        search goes on without the store.  Callables (in the estimator, the
+        space or the scoring) must be defined at module level.
+    time_budget : float or None, default=None
+        Wall-clock seconds the search may spend (the refit comes on top).
+        Batches are cut to what the measured cost per candidate says will
+        finish in time, and the search ends with the best candidate
+        evaluated at full resource (one more full evaluation past the
+        budget at most, when none was made yet).  ``n_iter`` still caps
+        the budget.  Results then depend on the machine's speed: a fixed
+        ``random_state`` no longer gives the same search.
+    min_train_rows : int, default=1000
+        With ``resource="n_samples"``, the smallest number of training rows
+        per fold that a reduced resource may leave; below it the search does
+        not subsample (a small subsample costs far more than its share of a
+        full fit).  0 lifts the floor.
+    on_evaluation : callable or None, default=None
+        Called in the driver with a dict (``params``, ``estimator_params``,
+        ``stage``, ``phase``, ``rung``, ``n_resources``,
+        ``split_test_scores``, ``mean_test_score``, ``fit_time``,
+        ``score_time``, ``failed``) each time a candidate's last split
+        finishes, e.g. to log it to MLflow.  Not called for evaluations read
+        from the checkpoint.  An exception it raises stops the search.
+    warm_start : bool, default=False
+        When True, ``fit`` continues the previous fit of this search: its
+        evaluations are kept (none is run again), its stages inform the new
+        ones, and ``n_iter`` is the budget of both fits together.  The data
+        and ``cv`` must be those of the previous fit.
+    initial_results : dict, fitted search or None, default=None
+        Earlier evaluations on the same space (the ``cv_results_`` of a
+        ``GridSearchCV``, ``RandomizedSearchCV`` or another search, or the
+        search itself): each candidate is located in the space and counts
+        as a spectral-stage sample, at no budget.  They are not rows of
+        ``cv_results_``; the best of them is confirmed with this search's
+        own cross-validation.  Candidates outside the space are left out
+        with a warning.
 
     Attributes
     ----------
     cv_results_ : dict of numpy (masked) ndarrays
         As in ``GridSearchCV``, plus ``stage`` (1, 2, ... for spectral
         stages, then the final stage; 0 in exhaustive mode), ``phase``
-        ("spectral", "halving", "random" or "exhaustive"), ``rung`` (halving
-        rung, 0 elsewhere) and ``n_resources``.
+        ("spectral", "confirm", "halving", "random" or "exhaustive"),
+        ``rung`` (halving rung, 0 elsewhere) and ``n_resources``.  A
+        "confirm" row evaluates at full resource the best candidate a
+        spectral stage saw at a reduced one, so that the search holds a
+        full-resource answer from its first stage on.
     best_estimator_ : estimator
         Refitted on the whole data with the best parameters (if ``refit``).
     best_score_ : float
@@ -173,8 +216,10 @@ class HarmonicaSearchCV(BaseSearchCV):
     multimetric_ : bool
     space_ : SearchSpace
         The encoded search space.
-    search_mode_ : {"spectral", "exhaustive"}
-        Whether the space was small enough to be evaluated whole.
+    search_mode_ : {"spectral", "exhaustive", "halving only", "random only"}
+        "exhaustive" when the space was small enough to be evaluated whole;
+        "halving only" / "random only" when ``n_iter`` afforded no spectral
+        stage (with a ``UserWarning`` saying what ``n_iter`` would).
     stages_ : list of StageReport
         Per spectral stage: the recovered terms in hyperparameter names and
         values with their coefficients, and the settings kept.
@@ -199,6 +244,21 @@ class HarmonicaSearchCV(BaseSearchCV):
     budget_spent_ : float
         Full-resource evaluations spent (at most ``n_iter``, up to rounding
         of the last halving rung).
+    spectral_resource_ : int
+        Resource of the spectral-stage evaluations.
+    resource_costs_ : dict of int -> dict
+        Per resource level: ``n_evaluations``, ``seconds_per_candidate``
+        (wall seconds of its batches per candidate, all folds),
+        ``charged`` (the share of a full evaluation ``n_iter`` counts),
+        ``relative_cost`` (the measured share) and ``undercount``
+        (relative_cost / charged).  A ``UserWarning`` says when a level
+        cost over twice its charge.
+    time_budget_ : dict or None
+        With ``time_budget``: ``budget``, ``used`` (seconds) and
+        ``stopped_early`` (whether the budget cut the plan short).
+    history_ : History
+        Every evaluation in order (the optimizer's record, from which
+        ``cv_results_`` is derived); ``warm_start`` continues from it.
 
     See Also
     --------
@@ -266,6 +326,17 @@ class HarmonicaSearchCV(BaseSearchCV):
         "warm_start": ["boolean"],
         "initial_results": [dict, HasMethods(["fit"]), None],
     }
+
+    def __new__(cls, *args, **kwargs):
+        # GridSearchCV's and RandomizedSearchCV's names for the space: say
+        # which one this search takes (before __init__'s bare TypeError).
+        for name in ("param_grid", "param_distributions"):
+            if name in kwargs:
+                raise TypeError(
+                    f"{cls.__name__} takes the space as param_space=, not {name}=: "
+                    f"{cls.__name__}(estimator, param_space={{...}})."
+                )
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -503,9 +574,7 @@ class HarmonicaSearchCV(BaseSearchCV):
             check_location(self.checkpoint)
         splits = _fixed_splits(self.cv, self.estimator, X, y, routed.splitter.split)
         self.n_splits_ = len(splits)
-        y_classes = None
-        if is_classifier(self.estimator) and y is not None and np.asarray(y).ndim == 1:
-            y_classes = np.unique(np.asarray(y), return_inverse=True)[1]
+        y_classes = _class_of_each_sample(self.estimator, y)
         n_samples = _compat.num_samples(X)
         self._set_resources(splits, n_samples, y_classes)
         return splits, n_samples, y_classes
@@ -711,6 +780,33 @@ def _warn_undercounted_costs(costs, resource):
 
 
 
+
+
+def _class_of_each_sample(estimator, y):
+    """The class index of each sample (per distinct row for multi-output
+    targets), or None when ``y`` does not hold classes: subsamples are then
+    stratified, so that no fold is left with a single class.
+
+    Targets that look like classes count also for an estimator that does
+    not declare itself a classifier, when they hold few distinct values (an
+    integer regression target with many values is not stratified: each
+    value would keep a row of its own).
+    """
+    if y is None:
+        return None
+    kind = type_of_target(y)
+    if kind not in _CLASS_TARGETS:
+        return None
+    y = np.asarray(y)
+    classes = np.unique(y, axis=0 if y.ndim > 1 else None, return_inverse=True)[1]
+    classes = classes.reshape(-1)
+    if not is_classifier(estimator) and classes.max() + 1 > _MAX_UNDECLARED_CLASSES:
+        return None
+    return classes
+
+
+_CLASS_TARGETS = ("binary", "multiclass", "multiclass-multioutput", "multilabel-indicator")
+_MAX_UNDECLARED_CLASSES = 50
 
 
 def _earlier_score_key(results, refit):

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._codes import _n_bits_for, binary_code, gray_code  # noqa: F401
+from ._codes import _n_bits_for, binary_code, gray_code, term_owners  # noqa: F401
 from ._params import (  # noqa: F401
     Parameter,
     _as_branch_list,
@@ -185,6 +185,15 @@ class SearchSpace:
         """For each bit, the index of the parameter it belongs to (read-only)."""
         return self._bit_owner
 
+    def term_params(self, bits):
+        """Indices of the parameters a term over bit positions ``bits`` involves,
+        in space order, each once."""
+        return term_owners(bits, self._bit_owner)
+
+    def term_labels(self, bits):
+        """:meth:`param_label` of each parameter of :meth:`term_params`."""
+        return tuple(self.param_label(p) for p in self.term_params(bits))
+
     # --------------------------------------------------------------- sampling
     def sample(self, n, rng, allowed=None):
         """Draw ``n`` candidates.
@@ -296,6 +305,10 @@ class SearchSpace:
             return param.name
         return f"{param.name} (branch {', '.join(map(str, param.branches))})"
 
+    def param_labels(self):
+        """:meth:`param_label` of every parameter, in space order."""
+        return [self.param_label(p) for p in range(self.n_params)]
+
     def bit_label(self, bit):
         """Readable meaning of ``bit = +1``: the parameter and its value set.
 
@@ -311,7 +324,7 @@ class SearchSpace:
         A product of +/-1 bits of one parameter is +1 on a set of its values,
         so it reads like one bit: ``[opt in {adam, rmsprop}]``.
         """
-        owners = {int(self.bit_owner()[b]) for b in bits}
+        owners = self.term_params(bits)
         if len(owners) != 1:
             raise ValueError(f"bits {list(bits)} belong to several parameters.")
         (owner,) = owners

@@ -20,10 +20,13 @@ from scipy.stats import f as f_distribution
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, lars_path
 
+from ._codes import term_owners
+
 __all__ = [
     "SparsePolynomial",
     "fit_sparse_polynomial",
     "parity_features",
+    "term_columns",
     "n_parity_features",
     "parameter_units",
     "supported_degree",
@@ -390,8 +393,8 @@ def _refit_significant(bits, y, selected, groups, n_features):
 
 def _main_effect_owner(term, groups):
     """The parameter of a single-parameter term, None for an interaction."""
-    owners = {int(groups[b]) for b in term}
-    return owners.pop() if len(owners) == 1 else None
+    owners = term_owners(term, groups)
+    return owners[0] if len(owners) == 1 else None
 
 
 def _significant(bits, y, terms, groups, level):
@@ -425,8 +428,17 @@ def _rss(design, y):
 
 
 def _term_design(bits, terms):
-    columns = [np.ones(len(bits))] + [np.prod(bits[:, list(t)], axis=1) for t in terms]
-    return np.column_stack(columns).astype(np.float64)
+    """A column of ones, then :func:`term_columns`."""
+    return np.hstack([np.ones((len(bits), 1)), term_columns(bits, terms)])
+
+
+def term_columns(bits, terms):
+    """The value of each term (a tuple of bit positions: the product of
+    those +/-1 bits) on each row of ``bits``, one float64 column per term."""
+    columns = np.empty((len(bits), len(terms)))
+    for j, term in enumerate(terms):
+        columns[:, j] = np.prod(bits[:, list(term)], axis=1)
+    return columns
 
 
 def _sparse_coefficients(features, target, n_terms, alpha):

@@ -37,6 +37,8 @@ import importlib
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._report import _driving_key, _values
+
 
 __all__ = [
     "effects_frame",
@@ -97,33 +99,11 @@ def _check_fitted(search):
     check_is_fitted(search, ["cv_results_", "stages_", "space_"])
 
 
-def _term_parameters(space, bits):
-    """Labels of the parameters a term involves, in space order."""
-    owner = space.bit_owner()
-    params = sorted({int(owner[b]) for b in bits})
-    return tuple(space.param_label(p) for p in params)
-
-
 def _padded(values, n):
     """``values`` as ``n`` floats, NaN where missing (reports pickled before
     a field existed)."""
     values = [float(v) for v in (values or [])][:n]
     return values + [np.nan] * (n - len(values))
-
-
-def _param_labels(space):
-    return [space.param_label(p) for p in range(space.n_params)]
-
-
-def _driving_key(search):
-    """The ``mean_test_*`` column of ``cv_results_`` that drove the search."""
-    results = search.cv_results_
-    if "mean_test_score" in results:
-        return "mean_test_score"
-    refit = getattr(search, "refit", None)
-    if isinstance(refit, str) and f"mean_test_{refit}" in results:
-        return f"mean_test_{refit}"
-    return next(key for key in results if key.startswith("mean_test_"))
 
 
 def _score_column(search, metric):
@@ -289,7 +269,7 @@ def terms_frame(search):
     rows = []
     for report in search.stages_:
         for (term, coef), bits in zip(report.terms, report.term_bits):
-            params = _term_parameters(space, bits)
+            params = space.term_labels(bits)
             rows.append(
                 {
                     "stage": int(report.stage),
@@ -362,7 +342,7 @@ def importances_frame(search):
     """
     pd = _pandas("importances_frame")
     _check_fitted(search)
-    labels = _param_labels(search.space_)
+    labels = search.space_.param_labels()
     data = {"importance": [float(search.param_importances_.get(n, 0.0)) for n in labels]}
     for report in search.stages_:
         data[f"stage_{report.stage}"] = [
@@ -430,7 +410,7 @@ def restrictions_frame(search):
     """
     pd = _pandas("restrictions_frame")
     _check_fitted(search)
-    labels = _param_labels(search.space_)
+    labels = search.space_.param_labels()
     restricted = {name for report in search.stages_ for alt in report.restriction for name in alt}
     columns = [name for name in labels if name in restricted]
     # A label the space does not list (should not happen) still gets a column.
@@ -449,12 +429,7 @@ def restrictions_frame(search):
             }
             for name in columns:
                 values = alternative.get(name)
-                if values is None:
-                    row[name] = None
-                elif len(values) == 1:
-                    row[name] = str(values[0])
-                else:
-                    row[name] = "{" + ", ".join(map(str, values)) + "}"
+                row[name] = None if values is None else _values([str(v) for v in values])
             rows.append(row)
     frame = pd.DataFrame(
         rows, columns=["stage", "alternative", "predicted_score", _PREDICTED, *columns]
@@ -509,7 +484,7 @@ def plot_importances(search, ax=None, *, stacked=True):
     _check_fitted(search)
     ax = _axes(ax, "plot_importances", figsize=(6.4, max(2.5, 0.8 + 0.35 * search.space_.n_params)))
     space = search.space_
-    labels = _param_labels(space)
+    labels = space.param_labels()
     overall = np.array([float(search.param_importances_.get(n, 0.0)) for n in labels])
     order = np.argsort(-overall, kind="stable")
     # Most important at the top.

@@ -79,6 +79,15 @@ class _Table:
         return self.table.get(values, 0.0)
 
 
+def planted_polynomial(bits, terms, coefs):
+    """Value on each row of +/-1 ``bits`` of ``sum_t coefs[t] * prod(bits[:, terms[t]])``.
+
+    The spectral fit's view of a planted problem: terms are tuples of bit
+    positions, not parameter names.
+    """
+    return sum(c * np.prod(bits[:, list(t)], axis=1) for t, c in zip(terms, coefs))
+
+
 def planted_binary_problem(seed, n_vars=50, n_terms=5, max_degree=3):
     """A random sparse polynomial over ``n_vars`` +/-1 parameters.
 

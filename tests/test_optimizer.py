@@ -43,9 +43,9 @@ def run_both(problem, seed, budget, noise):
 
 
 def recovered_variables(search):
-    owner = search.space_.bit_owner()
+    space = search.space_
     return {
-        frozenset(search.space_.params[owner[b]].name for b in bits)
+        frozenset(space.params[p].name for p in space.term_params(bits))
         for report in search.stages_
         for bits in report.term_bits
     }

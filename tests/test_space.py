@@ -178,6 +178,20 @@ def test_readable_term_multiplies_the_bits_of_one_parameter():
     assert readable_term(space, (3, 0, 1)) == "[kernel=rbf] * [C in {0.001..0.032, 1..32}]"
 
 
+def test_term_params_name_each_parameter_of_a_term_once_in_space_order():
+    space = SearchSpace.from_param_space(
+        [{"C": loguniform(1e-3, 1e3), "kernel": ["rbf", "linear"]}, {"C": [1, 2]}],
+        distribution_bits=3,
+    )
+    # Bit 0: the branch selector; 1-3: C of branch 0; 4: kernel; 5: C of branch 1.
+    assert list(space.bit_owner()) == [0, 1, 1, 1, 2, 3]
+    assert space.term_params((4, 2, 1)) == (1, 2)
+    assert space.term_labels((4, 2, 1)) == ("C (branch 0)", "kernel")
+    assert space.term_labels((5, 0)) == ("<branch>", "C (branch 1)")
+    assert space.term_labels(()) == ()
+    assert space.param_labels() == ["<branch>", "C (branch 0)", "kernel", "C (branch 1)"]
+
+
 def test_distribution_labels_keep_bucket_edges_distinct():
     # Two significant digits would merge 0.5, 0.501, 0.502...: more are used.
     param = SearchSpace.from_param_space({"u": uniform(0.5, 0.01)}).params[0]

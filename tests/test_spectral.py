@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from planted import planted_polynomial
 
 from harmonica_sklearn import SearchSpace
 from harmonica_sklearn._restriction import Restriction, refine
@@ -48,16 +49,12 @@ def test_parity_features_are_nearly_orthonormal_under_uniform_sampling():
     assert np.abs(off_diagonal).max() < 0.1
 
 
-def planted(bits, terms, coefs):
-    return sum(c * np.prod(bits[:, list(t)], axis=1) for t, c in zip(terms, coefs))
-
-
 @pytest.mark.parametrize("alpha", [None, 0.05])
 def test_recovers_planted_sparse_polynomial(alpha):
     terms = [(3,), (7, 12), (20, 21, 22), (40,), (5, 50)]
     coefs = [1.0, 0.8, 0.7, -0.6, 0.5]
     bits = random_bits(200, 60, seed=1)
-    y = planted(bits, terms, coefs) + 0.1 * np.random.RandomState(2).randn(200)
+    y = planted_polynomial(bits, terms, coefs) + 0.1 * np.random.RandomState(2).randn(200)
     poly = fit_sparse_polynomial(bits, y, degree=3, n_terms=5, alpha=alpha)
     assert set(poly.subsets) == set(terms)
     fitted = dict(zip(poly.subsets, poly.coefs))

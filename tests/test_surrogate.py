@@ -7,11 +7,16 @@ from scipy.stats import spearmanr
 
 from harmonica_sklearn import _surrogate
 from harmonica_sklearn._surrogate import fit_surrogate
-from planted import fit_planted, planted_binary_problem, planted_mixed_problem
+from planted import (
+    fit_planted,
+    planted_binary_problem,
+    planted_mixed_problem,
+    planted_polynomial,
+)
 
 
 def _planted(bits):
-    return 1.0 * bits[:, 0] - 0.8 * bits[:, 3] * bits[:, 7] + 0.5 * bits[:, 11]
+    return planted_polynomial(bits, [(0,), (3, 7), (11,)], [1.0, -0.8, 0.5])
 
 
 def test_surrogate_ranks_a_planted_degree_two_function():
