@@ -448,7 +448,7 @@ final_stage, final_pool, factor, spectral_resource :
             return
         n_stages, stage_size = self._stage_plan()
         if n_stages == 0:
-            self._warn_no_spectral_stage()
+            self._name_the_mode_without_stages()
         restriction = Restriction.unrestricted(space)
         first = 1 + max((b.stage for b in self.history_.batches), default=0)
         for stage in range(first, first + n_stages):
@@ -498,9 +498,12 @@ final_stage, final_pool, factor, spectral_resource :
         """The budget: ``n_iter``, or less when the client capped it."""
         return min(self.n_iter, self.budget_cap)
 
-    def _warn_no_spectral_stage(self):
-        """Say that the budget affords no spectral stage, and what to do."""
+    def _name_the_mode_without_stages(self):
+        """``search_mode_`` of a run without spectral stage; a warning saying
+        what to do when the budget, not the user, ruled them out."""
         self.search_mode_ = f"{self.final_stage} only"
+        if self.n_stages == 0:
+            return
         cost = self.spectral_resource_ / self.max_resources_
         needed = math.ceil(decide.MIN_STAGE_SIZE * cost / decide.SPECTRAL_SHARE)
         warnings.warn(

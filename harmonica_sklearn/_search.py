@@ -270,6 +270,33 @@ class HarmonicaSearchCV(BaseSearchCV):
     Hazan, Klivans and Yuan, "Hyperparameter Optimization: A Spectral
     Approach", ICLR 2018.
 
+    Where it differs from scikit-learn's searches, on purpose (each checked
+    in ``tests/test_sklearn_port.py``):
+
+    - With several metrics the search is driven by the ``refit`` metric (or
+      the first one when ``refit`` is callable or False).
+    - The best candidate is chosen among those evaluated at full resource; a
+      callable ``refit`` sees only those rows (its index is mapped back) and
+      ``best_score_`` is then absent.
+    - When ``n_iter`` covers the whole grid, the grid is evaluated once,
+      without ``RandomizedSearchCV``'s warning.
+    - The splits are computed once per fit, so shuffling splitters are
+      accepted (scikit-learn's halving searches refuse them).
+    - Halving rungs are aligned on ``max_resources`` (1, 3, 10 rather than
+      1, 3, 9); ``min_resources`` is an int or "auto"; the rungs are in
+      ``n_resources_`` and ``n_candidates_`` (no ``n_iterations_``) and
+      ``cv_results_`` has ``stage``, ``phase``, ``rung``, ``n_resources``
+      instead of ``iter``.
+    - At a reduced resource the test folds stay whole and the training rows
+      are subsampled (stratified when the target holds classes), the same
+      rows for every candidate of a batch; no subsampling below
+      ``min_train_rows`` training rows.
+    - Spectral-stage candidates compete for promotion in the rung of their
+      resource, so a rung may hold candidates that were not in the previous
+      one.
+    - Callbacks (scikit-learn >= 1.9) see one task per batch (stage, rung)
+      between the search and the per-split evaluations.
+
     Examples
     --------
     >>> from scipy.stats import loguniform
@@ -826,7 +853,11 @@ def _fixed_splits(cv, estimator, X, y, split_params):
     folds.  A splitter whose ``split`` disagrees with its ``get_n_splits``
     is refused, as scikit-learn's searches do."""
     checked = check_cv(cv, y, classifier=is_classifier(estimator))
-    splits = list(checked.split(X, y, **split_params))
+    # Boolean masks (a cv given as a list of them) become row indices.
+    splits = [
+        tuple(_as_indices(fold) for fold in split)
+        for split in checked.split(X, y, **split_params)
+    ]
     n_splits = checked.get_n_splits(X, y, **split_params)
     if len(splits) != n_splits:
         raise ValueError(
@@ -839,6 +870,11 @@ def _fixed_splits(cv, estimator, X, y, split_params):
             "candidates?"
         )
     return splits
+
+
+def _as_indices(fold):
+    fold = np.asarray(fold)
+    return np.flatnonzero(fold) if fold.dtype == bool else fold
 
 
 def _take_rows(results, rows):

@@ -12,6 +12,7 @@ scores back.  ``cv_results_`` is derived from the optimizer's history.
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 
@@ -172,7 +173,10 @@ class SearchRun:
                 # progress bar waiting.
                 ctx.call_on_fit_task_end(estimator=search)
         flat = [out for row in outs for out in row]
-        results = _compat.format_results(search, candidates, len(splits), flat, None)
+        with warnings.catch_warnings():
+            # Said once, by cv_results_ at the end of the fit, as sklearn does.
+            warnings.filterwarnings("ignore", message="One or more of the")
+            results = _compat.format_results(search, candidates, len(splits), flat, None)
         scores = np.asarray(results[driving_key(search, results)], dtype=float)
         details = [{"params": c, "outs": row} for c, row in zip(candidates, outs)]
         return scores, details

@@ -818,13 +818,6 @@ def test_unweighted_mean_over_folds():
     assert res["std_train_score"][0] == pytest.approx(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="search class: boolean-mask folds (cv=[[mask, ~mask], ...]) break "
-    "subsampling: SubsampledSplits._subsample treats the mask as indices "
-    "(IndexError: boolean index did not match indexed array); the folds should "
-    "be turned into indices once, as check_cv's users do",
-)
 def test_boolean_mask_folds_in_halving_mode():
     """follows test_search_default_iid (cv given as boolean masks), in halving
     mode: the same results as the same folds given as indices."""
@@ -1206,12 +1199,6 @@ def test_non_finite_scores_rank_last(return_train_score):
     assert (ranks[bad] == ranks.max()).all() and (ranks[~bad] < ranks.max()).all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="search class: 'One or more of the test (train) scores are non-finite' is "
-    "warned twice, once by the batch's format_results in SearchRun.evaluate and "
-    "again by SearchRun.cv_results; sklearn warns once",
-)
 @pytest.mark.parametrize("return_train_score", [False, True])
 def test_non_finite_scores_warn_once(return_train_score):
     """follows test_searchcv_raise_warning_with_non_finite_score (warnings)."""
