@@ -6,51 +6,28 @@ import contextlib
 import math
 import numbers
 import os
-import queue
-import re
 import time
 import warnings
 
-import joblib
 import numpy as np
-import sklearn
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import check_cv
-from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.fixes import parse_version
-from sklearn.utils.validation import _num_samples
+from sklearn.utils import indexable
 
-from ._checkpoint import CheckpointStore, fingerprint
-from ._budget import TimeBudget, resource_costs
-from ._halving import SubsampledSplits
-from ._history import Batch
+from . import _compat
+from ._budget import resource_costs
+from ._compat import BaseSearchCV, Interval, StrOptions
+from ._evaluation import CandidateEvaluator
 from ._optimizer import HarmonicaOptimizer
 from ._report import format_report
+from ._search_run import SearchRun
 from ._space import SearchSpace, _as_branch_list
+from ._store import EvaluationStore, check_location, fingerprint
 
 __all__ = ["HarmonicaSearchCV"]
 
-# The clock of time_budget (tests replace it with a fake one).
+# The clock of time_budget and of resource_costs_ (tests replace it).
 _clock = time.monotonic
-
-# scikit-learn >= 1.9's BaseSearchCV.fit calls the _check_input_parameters
-# hook itself, after checking cv; earlier versions leave it to subclasses.
-_BASE_FIT_CHECKS_INPUT = parse_version(
-    parse_version(sklearn.__version__).base_version
-) >= parse_version("1.9")
-
-# Reruns of a batch of fits lost with a worker (see _SearchRun._evaluate_batch).
-_MAX_BATCH_RETRIES = 2
-# Exceptions by which a joblib backend says that a worker, or data only it
-# held, was lost: {top-level package: class names}, matched on the exception's
-# classes so that neither dask nor ray has to be imported.  Ray's
-# OutOfMemoryError is left out: a rerun would most likely be killed again.
-_LOST_WORKER_ERRORS = {
-    "distributed": {"KilledWorker", "FutureCancelledError", "FuturesCancelledError"},
-    "ray": {"RayActorError", "WorkerCrashedError", "NodeDiedError", "ObjectLostError"},
-    "joblib": {"TerminatedWorkerError"},
-}
 
 
 class HarmonicaSearchCV(BaseSearchCV):
@@ -250,7 +227,7 @@ class HarmonicaSearchCV(BaseSearchCV):
     """
 
     _parameter_constraints: dict = {
-        **BaseSearchCV._parameter_constraints,
+        **_compat.base_search_parameter_constraints(),
         "param_space": [dict, list],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -354,6 +331,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         self.min_train_rows = min_train_rows
         self.on_evaluation = on_evaluation
 
+    @_compat.fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, **params):
         """Run the search and refit the best candidate.
 
@@ -372,29 +350,114 @@ class HarmonicaSearchCV(BaseSearchCV):
         self : object
             The fitted search.
         """
-        if self.checkpoint is None:
-            return self._fit(X, y, **params)
-        self._validate_params()
-        with CheckpointStore(self.checkpoint).intercepting():
-            return self._fit(X, y, **params)
-
-    def _fit(self, X, y, **params):
-        self._search_fit(X, y, **params)
+        scorers, refit_metric = _compat.get_scorers(self)
+        X, y = indexable(X, y)
+        params = _compat.check_method_params(X, params)
+        routed = _compat.routed_params_for_fit(self, params)
+        metadata = {"sample_weight": params["sample_weight"]} if (
+            params.get("sample_weight") is not None
+        ) else None
+        root_ctx = _compat.init_callback_context(
+            self, max_subtasks=1 + (self.refit is not False)
+        )
+        if root_ctx is not None:
+            root_ctx = root_ctx.call_on_fit_task_begin(
+                estimator=self, X=X, y=y, metadata=metadata
+            )
+        splits, n_samples, y_classes = self._prepare(X, y, routed)
+        optimizer = self._optimizer(n_samples)
+        store = self._open_store(X, y, splits, routed)
+        evaluator = CandidateEvaluator(
+            clone(self.estimator),
+            X,
+            y,
+            scorers=scorers,
+            fit_params=routed.estimator.fit,
+            score_params=routed.scorer.score,
+            return_train_score=self.return_train_score,
+            error_score=self.error_score,
+            verbose=self.verbose,
+            n_jobs=self.n_jobs,
+            pre_dispatch=self.pre_dispatch,
+            caller=self,
+        )
+        run = SearchRun(self, evaluator, splits, n_samples, y_classes, store, root_ctx, _clock)
+        try:
+            with evaluator:
+                run.run(optimizer)
+        finally:
+            if store is not None:
+                store.close()
+        self._set_search_results(optimizer, run)
+        self._choose_best(refit_metric)
+        if self.refit:
+            self._refit(X, y, routed, root_ctx, metadata)
+        self.scorer_ = _compat.multimetric_scorers(scorers)
+        if root_ctx is not None:
+            root_ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
         _warn_undercounted_costs(self.resource_costs_, self.resource)
         return self
 
-    def _search_fit(self, X, y, **params):
-        if not _BASE_FIT_CHECKS_INPUT:
-            # scikit-learn < 1.9: BaseSearchCV.fit neither calls the
-            # _check_input_parameters hook nor keeps the checked cv; do both
-            # here, as its successive-halving searches do.
-            self._validate_params()
-            self._checked_cv_orig = check_cv(
-                self.cv, y, classifier=is_classifier(self.estimator)
-            )
-            routed_params = self._get_routed_params_for_fit(params)
-            self._check_input_parameters(X, y, routed_params.splitter.split)
-        return super().fit(X, y, **params)
+    def _set_search_results(self, optimizer, run):
+        """Every fitted attribute of the search, from the optimizer's history."""
+        self.history_ = optimizer.history_
+        self.cv_results_ = SearchRun.cv_results(self, self.history_, self.n_splits_)
+        first_scores = self.history_.evaluations[0].details["outs"][0]["test_scores"]
+        self.multimetric_ = isinstance(first_scores, dict)
+        if callable(self.scoring) and self.multimetric_:
+            _compat.check_refit_for_multimetric(self, first_scores)
+        self.space_ = optimizer.space_
+        self.search_mode_ = optimizer.search_mode_
+        self.stages_ = optimizer.stages_
+        self.n_candidates_ = optimizer.n_candidates_
+        self.n_resources_ = optimizer.n_resources_
+        self.final_stage_ = optimizer.final_stage_
+        self.budget_spent_ = optimizer.budget_spent_
+        self.param_importances_ = optimizer.param_importances_
+        self.resource_costs_ = resource_costs(run.budget.costs, self.max_resources_)
+        self.time_budget_ = None if self.time_budget is None else {
+            "budget": float(self.time_budget),
+            "used": float(run.budget.elapsed()),
+            "stopped_early": run.budget.cut_short,
+        }
+
+    def _choose_best(self, refit_metric):
+        if callable(self.scoring) and self.multimetric_:
+            refit_metric = self.refit
+        if self.refit or not self.multimetric_:
+            results = self.cv_results_
+            self.best_index_ = self._select_best_index(self.refit, refit_metric, results)
+            if not callable(self.refit):
+                self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
+            self.best_params_ = results["params"][self.best_index_]
+
+    def _refit(self, X, y, routed, root_ctx, metadata):
+        # The parameters are cloned too: they may be estimators themselves
+        # (a search over a Pipeline's steps).
+        self.best_estimator_ = clone(self.estimator).set_params(
+            **clone(self.best_params_, safe=False)
+        )
+        fit_params = routed.estimator.fit
+        refit_ctx = None
+        if root_ctx is not None:
+            refit_ctx = root_ctx.subcontext(task_name="refit-with-best-params")
+        with (
+            refit_ctx.propagate_callback_context(self.best_estimator_)
+            if refit_ctx is not None
+            else contextlib.nullcontext()
+        ):
+            if refit_ctx is not None:
+                refit_ctx.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+            start = time.time()
+            if y is not None:
+                self.best_estimator_.fit(X, y, **fit_params)
+            else:
+                self.best_estimator_.fit(X, **fit_params)
+            self.refit_time_ = time.time() - start
+        if hasattr(self.best_estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        if refit_ctx is not None:
+            refit_ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
 
     def report(self, max_terms=10):
         """A plain-text report: best candidate, terms learned, importances.
@@ -415,9 +478,9 @@ class HarmonicaSearchCV(BaseSearchCV):
         return format_report(self, max_terms=max_terms)
 
     # ------------------------------------------------------------ set-up
-    def _check_input_parameters(self, X, y, split_params):
-        # BaseSearchCV.fit calls this hook after checking `cv` and before the
-        # search: the place to validate everything that needs the data.
+    def _prepare(self, X, y, routed):
+        """Validate what needs the data, before any fit; return the fixed
+        splits, the number of samples and the class of each sample."""
         if self.time_budget is not None and not math.isfinite(self.time_budget):
             raise ValueError(
                 "The 'time_budget' parameter of HarmonicaSearchCV must be a finite "
@@ -427,39 +490,50 @@ class HarmonicaSearchCV(BaseSearchCV):
             self.param_space, distribution_bits=self.distribution_bits
         )
         _check_param_names(self.estimator, self.param_space)
-        # Fixed splits: every stage and rung must see the same folds.
-        self._splits = list(self._checked_cv_orig.split(X, y, **split_params))
-        self._checked_cv_orig = check_cv(self._splits)
-        self._y_classes = None
-        if is_classifier(self.estimator) and y is not None and np.asarray(y).ndim == 1:
-            self._y_classes = np.unique(np.asarray(y), return_inverse=True)[1]
-        self._n_samples = _num_samples(X)
-        self._set_resources()
         if self.checkpoint is not None:
-            CheckpointStore(self.checkpoint).open(
-                fingerprint(
-                    self.estimator,
-                    self.param_space,
-                    X,
-                    y,
-                    self._splits,
-                    self.scoring,
-                    self.error_score,
-                    self.return_train_score,
-                )
-            )
+            check_location(self.checkpoint)
+        splits = _fixed_splits(self.cv, self.estimator, X, y, routed.splitter.split)
+        self.n_splits_ = len(splits)
+        y_classes = None
+        if is_classifier(self.estimator) and y is not None and np.asarray(y).ndim == 1:
+            y_classes = np.unique(np.asarray(y), return_inverse=True)[1]
+        n_samples = _compat.num_samples(X)
+        self._set_resources(splits, n_samples, y_classes)
+        return splits, n_samples, y_classes
 
-    def _set_resources(self):
-        n_splits = len(self._splits)
+    def _open_store(self, X, y, splits, routed):
+        """The checkpoint's store of evaluations, checked against this fit."""
+        if self.checkpoint is None:
+            return None
+        return EvaluationStore.open(
+            self.checkpoint,
+            fingerprint(
+                self.estimator,
+                self.param_space,
+                X,
+                y,
+                splits,
+                self.scoring,
+                self.error_score,
+                self.return_train_score,
+                {**routed.estimator.fit, **routed.scorer.score},
+                self.resource,
+                # A stored candidate is known by its codes in the encoded
+                # space, whose meaning these settle.
+                extra={"distribution_bits": str(self.distribution_bits), "encoding": "1"},
+            ),
+        )
+
+    def _set_resources(self, splits, n_samples, y_classes):
         if self.resource == "n_samples":
-            max_r = self._n_samples if self.max_resources == "auto" else self.max_resources
-            if max_r > self._n_samples:
+            max_r = n_samples if self.max_resources == "auto" else self.max_resources
+            if max_r > n_samples:
                 raise ValueError(
                     f"max_resources={max_r} exceeds the number of samples "
-                    f"({self._n_samples}) for resource='n_samples'."
+                    f"({n_samples}) for resource='n_samples'."
                 )
-            n_classes = 1 if self._y_classes is None else self._y_classes.max() + 1
-            smallest = max(2 * n_splits * n_classes, self._row_floor())
+            n_classes = 1 if y_classes is None else y_classes.max() + 1
+            smallest = max(2 * len(splits) * n_classes, self._row_floor(splits, n_samples))
         else:
             max_r = self._max_resources_from_estimator()
             smallest = 1
@@ -486,17 +560,17 @@ class HarmonicaSearchCV(BaseSearchCV):
                 f"spectral_resource={spectral} is larger than max_resources={max_r}."
             )
         self.max_resources_, self.min_resources_ = int(max_r), int(min_r)
-        self._spectral_resource = int(spectral)
+        self.spectral_resource_ = int(spectral)
 
-    def _row_floor(self):
+    def _row_floor(self, splits, n_samples):
         """The n_samples resource whose folds keep ``min_train_rows``
         training rows (a subsample fit on fewer rows costs far more than its
         share of a full one: its fixed costs and the scoring of the whole
         test fold do not shrink)."""
-        n_train = min(len(train) for train, _ in self._splits)
+        n_train = min(len(train) for train, _ in splits)
         if self.min_train_rows == 0 or n_train == 0:
             return 0
-        return math.ceil(self.min_train_rows * self._n_samples / n_train)
+        return math.ceil(self.min_train_rows * n_samples / n_train)
 
     def _max_resources_from_estimator(self):
         valid = self.estimator.get_params(deep=True)
@@ -522,77 +596,7 @@ class HarmonicaSearchCV(BaseSearchCV):
         return int(current)
 
     # ------------------------------------------------------------ search
-    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        optimizer = self._optimizer()
-        run = _SearchRun(
-            self,
-            evaluate_candidates,
-            callback_ctx,
-            # With a time budget a batch may run as a pilot and the rest.
-            max_batches=optimizer.max_batches() * (1 if self.time_budget is None else 2),
-        )
-        budget = TimeBudget(self.time_budget, clock=_clock)
-        while (batch := optimizer.ask_batch()) is not None:
-            if self.time_budget is None:
-                optimizer.tell_batch(batch, self._timed(run, batch, budget))
-                continue
-            scores = self._evaluate_in_time(optimizer, batch, run, budget)
-            if scores is None:
-                break
-            optimizer.tell_batch(batch, scores)
-            optimizer.budget_cap = optimizer.budget_spent_ + budget.full_evaluations_left(
-                self.max_resources_
-            )
-        run.close()
-        self.history_ = optimizer.history_
-        self.space_ = optimizer.space_
-        self.search_mode_ = optimizer.search_mode_
-        self.stages_ = optimizer.stages_
-        self.n_candidates_ = optimizer.n_candidates_
-        self.n_resources_ = optimizer.n_resources_
-        self.final_stage_ = optimizer.final_stage_
-        self.budget_spent_ = optimizer.budget_spent_
-        self.param_importances_ = optimizer.param_importances_
-        self.resource_costs_ = resource_costs(budget.costs, self.max_resources_)
-        self.time_budget_ = None if self.time_budget is None else {
-            "budget": float(self.time_budget),
-            "used": float(budget.elapsed()),
-            "stopped_early": budget.cut_short,
-        }
-        del self._splits, self._y_classes
-
-    def _evaluate_in_time(self, optimizer, batch, run, budget):
-        """Scores of the part of ``batch`` that finishes before the deadline
-        (None when nothing does: the run stops).
-
-        While the cost of the batch's resource is unknown, its first trial
-        runs alone and measures it.
-        """
-        scores = []
-        if budget.costs.per_candidate(batch.resource) is None:
-            pilot = Batch(batch.trials[:1], batch.stage, batch.phase, batch.rung,
-                          batch.resource, batch.seed)
-            scores = list(self._timed(run, pilot, budget))
-        n_fit = len(scores) + budget.affordable(batch.resource, len(batch) - len(scores))
-        budget.cut_short |= n_fit < len(batch)
-        if n_fit == 0:
-            optimizer.stop()
-            return None
-        optimizer.truncate_pending(n_fit)
-        if n_fit > len(scores):
-            rest = Batch(batch.trials[len(scores):], batch.stage, batch.phase,
-                         batch.rung, batch.resource, batch.seed)
-            scores += list(self._timed(run, rest, budget))
-        return np.array(scores)
-
-    @staticmethod
-    def _timed(run, batch, budget):
-        start = budget.clock()
-        scores = run.evaluate(batch)
-        budget.costs.record(batch.resource, len(batch), budget.clock() - start)
-        return scores
-
-    def _optimizer(self):
+    def _optimizer(self, n_samples):
         """The ask/tell optimizer with this search's settings and resources."""
         optimizer = HarmonicaOptimizer(
             self.param_space,
@@ -610,19 +614,16 @@ class HarmonicaSearchCV(BaseSearchCV):
             factor=self.factor,
             min_resources=self.min_resources_,
             max_resources=self.max_resources_,
-            spectral_resource=self._spectral_resource,
+            spectral_resource=self.spectral_resource_,
             resource=self.resource,
             verbose=self.verbose,
         )
         optimizer._log_prefix = type(self).__name__
-        optimizer._draws_subsample_seed = self._subsamples
-        return optimizer
-
-    def _subsamples(self, resource):
-        """Whether an evaluation at ``resource`` trains on subsampled folds."""
-        return self.resource == "n_samples" and (
-            resource < self.max_resources_ or self.max_resources_ < self._n_samples
+        # Whether an evaluation at a resource trains on subsampled folds.
+        optimizer._draws_subsample_seed = lambda resource: self.resource == "n_samples" and (
+            resource < self.max_resources_ or self.max_resources_ < n_samples
         )
+        return optimizer
 
     def _select_best_index(self, refit, refit_metric, results):
         """Best row among the candidates evaluated at full resource."""
@@ -637,122 +638,6 @@ class HarmonicaSearchCV(BaseSearchCV):
             return int(full[best])
         ranks = np.asarray(results[f"rank_test_{refit_metric}"])[full]
         return int(full[np.argmin(ranks)])
-
-
-class _SearchRun:
-    """Evaluation of the optimizer's batches through ``evaluate_candidates``."""
-
-    def __init__(self, search, evaluate_candidates, callback_ctx=None, max_batches=None):
-        self.search = search
-        # sklearn >= 1.9 callbacks (e.g. ProgressBar): one "search" task whose
-        # subtasks are the evaluated batches (stages, rungs).
-        self.callback_ctx = None
-        if callback_ctx is not None:
-            self.callback_ctx = callback_ctx.subcontext(
-                task_name="search", max_subtasks=max_batches
-            ).call_on_fit_task_begin(estimator=search)
-        self.evaluate_candidates = evaluate_candidates
-
-    # ---------------------------------------------------------- evaluation
-    def evaluate(self, batch):
-        """Cross-validate the trials of ``batch``; return their scores."""
-        search = self.search
-        candidates = [t.params for t in batch.trials]
-        stage, phase, rung, resource = batch.stage, batch.phase, batch.rung, batch.resource
-        n = len(candidates)
-        # The fixed splits, also where BaseSearchCV (sklearn < 1.9) would
-        # split the user's cv again for every batch.
-        cv = search._checked_cv_orig
-        if batch.seed is not None:
-            cv = SubsampledSplits(
-                search._splits,
-                resource / search._n_samples,
-                random_state=batch.seed,
-                y_classes=search._y_classes,
-            )
-        elif search.resource != "n_samples":
-            candidates = [{**c, search.resource: resource} for c in candidates]
-        more_results = {
-            "stage": [stage] * n,
-            "phase": [phase] * n,
-            "rung": [rung] * n,
-            "n_resources": [resource] * n,
-        }
-        name = _batch_name(stage, phase, rung)
-        try:
-            results = self._evaluate_batch(name, candidates, cv, more_results)
-        except ValueError as exc:
-            if resource < search.max_resources_ and _all_fits_failed(exc):
-                raise ValueError(self._resource_too_small(phase, rung, resource, exc)) from exc
-            raise
-        return np.asarray(results[_driving_key(search, results)][-n:], dtype=float)
-
-    def _evaluate_batch(self, batch, candidates, cv, more_results):
-        """``evaluate_candidates``, run again when a worker was lost.
-
-        Safe: the candidates and the splits are fixed before the call, and
-        ``evaluate_candidates`` adds nothing to ``cv_results_`` unless every
-        fit of the batch came back, so a rerun gives what the lost run would.
-        """
-        for retry in range(_MAX_BATCH_RETRIES + 1):
-            try:
-                return self._evaluate_once(batch, candidates, cv, more_results, retry)
-            except Exception as exc:
-                if retry == _MAX_BATCH_RETRIES or not _lost_worker(exc):
-                    raise
-                if not _discard_unsent_batches(self.evaluate_candidates):
-                    raise
-                message = str(exc).strip().split("\n")[0][:200]
-                warnings.warn(
-                    f"{batch.capitalize()}: a worker was lost ({type(exc).__name__}: "
-                    f"{message}); evaluating the batch again (retry {retry + 1} of "
-                    f"{_MAX_BATCH_RETRIES}).",
-                    RuntimeWarning,
-                )
-
-    def _evaluate_once(self, batch, candidates, cv, more_results, retry=0):
-        # The search task announced its number of batches to the callbacks;
-        # a rerun after a lost worker is not announced, so it runs unreported.
-        if self.callback_ctx is None or retry > 0:
-            return self.evaluate_candidates(candidates, cv=cv, more_results=more_results)
-        batch_ctx = self.callback_ctx.subcontext(
-            task_name=batch,
-            max_subtasks=len(candidates) * self.search.n_splits_,
-            sequential_subtasks=False,
-        ).call_on_fit_task_begin(estimator=self.search)
-        try:
-            return self.evaluate_candidates(
-                candidates, cv=cv, more_results=more_results, callback_ctx=batch_ctx
-            )
-        finally:
-            # Also when a lost worker cut the batch short: its rerun is
-            # unreported, and a task left open would keep a progress bar waiting.
-            batch_ctx.call_on_fit_task_end(estimator=self.search)
-
-    def _resource_too_small(self, phase, rung, resource, exc):
-        """The message for a batch at a reduced resource whose fits all failed."""
-        search = self.search
-        if phase == "halving":
-            where = f"halving rung {rung}"
-            fix = f"Raise min_resources (now {search.min_resources_}) above {resource}"
-        else:
-            where = f"the {phase} stage"
-            fix = f"Raise spectral_resource above {resource} (None: max_resources_)"
-        amount = f"{search.resource}={resource}"
-        if search.resource == "n_samples":
-            n_train = len(search._splits[0][0])
-            rows = max(1, round(resource / search._n_samples * n_train))
-            amount += f" (about {rows} training rows per fold instead of {n_train})"
-        return (
-            f"All the fits of {where} failed at a reduced resource, {amount}, below "
-            f"max_resources_={search.max_resources_}: the estimator may need more "
-            f"{search.resource} than that. {fix}, or see the failures below.\n{exc}"
-        )
-
-    def close(self):
-        if self.callback_ctx is not None:
-            self.callback_ctx.call_on_fit_task_end(estimator=self.search)
-
 
 
 def _warn_undercounted_costs(costs, resource):
@@ -784,80 +669,34 @@ def _warn_undercounted_costs(costs, resource):
     )
 
 
-def _batch_name(stage, phase, rung):
-    """Task name of one ``evaluate_candidates`` call, as callbacks show it."""
-    if phase == "exhaustive":
-        return "exhaustive"
-    if phase == "halving":
-        return f"halving stage {stage} rung {rung}"
-    return f"{phase} stage {stage}"
 
 
-def _driving_key(search, results):
-    """The ``mean_test_*`` column that drives the search."""
-    if "mean_test_score" in results:
-        return "mean_test_score"
-    if isinstance(search.refit, str) and f"mean_test_{search.refit}" in results:
-        return f"mean_test_{search.refit}"
-    return next(key for key in results if key.startswith("mean_test_"))
 
 
-def _lost_worker(exc):
-    """Whether ``exc``, or one it was raised from, says a worker was lost."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        for cls in type(exc).__mro__:
-            package = cls.__module__.split(".")[0]
-            if cls.__name__ in _LOST_WORKER_ERRORS.get(package, ()):
-                return True
-        exc = exc.__cause__
-    return False
 
 
-def _discard_unsent_batches(evaluate_candidates):
-    """Empty the queue of batches that an aborted joblib call sliced but
-    never sent; return False when that queue cannot be found.
 
-    sklearn runs every batch of a search through one ``joblib.Parallel``
-    (the ``parallel`` of ``evaluate_candidates``' closure).  joblib keeps the
-    batches it sliced ahead in ``Parallel._ready_batches`` and does not empty
-    it when a call aborts: the next call would run those fits of the lost
-    batch and return their results with its own.  Private names of sklearn
-    and joblib: without them the batch is not run again.
-    """
-    cells = dict(
-        zip(
-            getattr(getattr(evaluate_candidates, "__code__", None), "co_freevars", ()),
-            getattr(evaluate_candidates, "__closure__", None) or (),
+
+
+
+def _fixed_splits(cv, estimator, X, y, split_params):
+    """The CV splits, materialised once: every stage and rung sees the same
+    folds.  A splitter whose ``split`` disagrees with its ``get_n_splits``
+    is refused, as scikit-learn's searches do."""
+    checked = check_cv(cv, y, classifier=is_classifier(estimator))
+    splits = list(checked.split(X, y, **split_params))
+    n_splits = checked.get_n_splits(X, y, **split_params)
+    if len(splits) != n_splits:
+        raise ValueError(
+            "cv.split and cv.get_n_splits return inconsistent results. "
+            f"Expected {n_splits} splits, got {len(splits)}"
         )
-    )
-    try:
-        parallel = cells["parallel"].cell_contents
-    except (KeyError, ValueError):  # no such variable, or an empty cell
-        return False
-    ready = getattr(parallel, "_ready_batches", None)
-    lock = getattr(parallel, "_lock", None)
-    if not isinstance(parallel, joblib.Parallel) or not isinstance(ready, queue.Queue):
-        return False
-    # Under joblib's lock: a dispatch running in a callback thread finishes first.
-    with lock if lock is not None else contextlib.nullcontext():
-        while True:
-            try:
-                ready.get_nowait()
-            except queue.Empty:
-                return True
-
-
-def _all_fits_failed(exc):
-    # sklearn's message when every fit of a batch raised (error_score not "raise").
-    return re.search(r"All the \d+ fits failed", str(exc)) is not None
-
-
-
-
-
-
+    if not splits:
+        raise ValueError(
+            "No fits were performed. Was the CV iterator empty? Were there no "
+            "candidates?"
+        )
+    return splits
 
 
 def _take_rows(results, rows):

@@ -1,5 +1,6 @@
 """Resume a search from its checkpoint after a crash or an interruption."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,7 +13,16 @@ import pytest
 from scipy.stats import uniform
 
 from harmonica_sklearn import HarmonicaSearchCV
+from harmonica_sklearn._store import STORE_FILE
 from planted import CountingRegressor, count_lines
+
+
+def stored_rows(store):
+    """Evaluations in a checkpoint directory (read with sqlite3 directly)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(store / STORE_FILE)) as connection:
+        return connection.execute("SELECT count(*) FROM evaluations").fetchone()[0]
 
 SPACE = {"a": uniform(-1, 2), "b": uniform(-1, 2), "c": ["x", "y", "z"]}
 X = np.arange(60.0).reshape(-1, 1)
@@ -55,7 +65,7 @@ def test_second_fit_reads_every_evaluation_from_the_store(tmp_path, uninterrupte
     # Fit times are the stored ones too.
     np.testing.assert_array_equal(first.cv_results_["mean_fit_time"], second.cv_results_["mean_fit_time"])
     assert_same_search(first, uninterrupted)
-    assert not list((tmp_path / "store").glob(".*.tmp"))
+    assert stored_rows(tmp_path / "store") == n_fits
 
 
 def test_resume_after_keyboard_interrupt(tmp_path, uninterrupted):
@@ -97,7 +107,7 @@ def test_resume_after_sigkill_of_a_real_process(tmp_path, uninterrupted):
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
-    stored = len(list(store.glob("*.pkl")))
+    stored = stored_rows(store)
     assert stored >= 80
 
     before = count_lines(log)
@@ -110,9 +120,12 @@ def test_resume_after_sigkill_of_a_real_process(tmp_path, uninterrupted):
 
 
 def test_a_corrupt_entry_is_recomputed(tmp_path, uninterrupted):
+    import sqlite3
+
     make_search(checkpoint=tmp_path / "store").fit(X, Y)
-    entry = sorted((tmp_path / "store").glob("*.pkl"))[0]
-    entry.write_bytes(b"\x80truncated")
+    with contextlib.closing(sqlite3.connect(tmp_path / "store" / STORE_FILE)) as db:
+        db.execute("UPDATE evaluations SET record = 'garbage' WHERE rowid = 1")
+        db.commit()
     assert_same_search(make_search(checkpoint=tmp_path / "store").fit(X, Y), uninterrupted)
 
 
@@ -121,7 +134,8 @@ def test_a_corrupt_entry_is_recomputed(tmp_path, uninterrupted):
     [
         ({"X": X + 1}, "its data differ"),
         ({"space": {**SPACE, "c": ["x", "y"]}}, "its param_space differ"),
-        ({"cv": 4}, "its cv differ"),
+        ({"sample_weight": np.linspace(1, 2, 60)}, "its fit params differ"),
+        ({"cv": 4}, "its splits differ"),
         ({"estimator": CountingRegressor(delay=0.001)}, "its estimator differ"),
         ({"scoring": "neg_mean_squared_error"}, "its scoring differ"),
     ],
@@ -137,8 +151,9 @@ def test_a_store_of_another_search_is_refused(tmp_path, change, match):
         random_state=0,
         checkpoint=tmp_path / "store",
     )
+    fit_params = {"sample_weight": change["sample_weight"]} if "sample_weight" in change else {}
     with pytest.raises(ValueError, match=match):
-        search.fit(change.get("X", X), Y)
+        search.fit(change.get("X", X), Y, **fit_params)
 
 
 def test_checkpoint_parameter_is_validated():
@@ -146,8 +161,129 @@ def test_checkpoint_parameter_is_validated():
         make_search(checkpoint=3).fit(X, Y)
 
 
-def test_sklearn_hook_is_restored_after_fit(tmp_path):
-    from sklearn.model_selection import _search, _validation
+class _InspectsSklearn(CountingRegressor):
+    """Records, at each fit, whether sklearn's evaluation function is the
+    original one (a checkpoint must never patch it)."""
 
-    make_search(checkpoint=tmp_path / "store").fit(X, Y)
-    assert _search._fit_and_score is _validation._fit_and_score
+    seen = []
+
+    def fit(self, X, y=None):
+        from sklearn.model_selection import _search, _validation
+
+        type(self).seen.append(_search._fit_and_score is _validation._fit_and_score)
+        return super().fit(X, y)
+
+
+def test_nothing_of_sklearn_is_patched_during_a_checkpointed_fit(tmp_path):
+    _InspectsSklearn.seen = []
+    HarmonicaSearchCV(
+        _InspectsSklearn(), SPACE, n_iter=20, cv=3, random_state=0, refit=False,
+        checkpoint=tmp_path / "store",
+    ).fit(X, Y)
+    assert _InspectsSklearn.seen and all(_InspectsSklearn.seen)
+
+
+def test_a_nested_grid_search_is_not_intercepted(tmp_path):
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    rng = np.random.RandomState(0)
+    Xr, yr = rng.randn(80, 3), rng.randn(80)
+    inner = GridSearchCV(Ridge(), {"alpha": [0.1, 1.0, 10.0]}, cv=3)
+    expected = cross_val_score(inner, Xr, yr, cv=3)
+    grids = [{"alpha": [0.1, 1.0, 10.0]}, {"alpha": [0.01, 100.0]}]
+    outer = HarmonicaSearchCV(
+        inner, {"param_grid": grids}, n_iter=5, cv=3, checkpoint=tmp_path / "store",
+        random_state=0,
+    ).fit(Xr, yr)
+    row = outer.cv_results_["params"].index({"param_grid": {"alpha": [0.1, 1.0, 10.0]}})
+    splits = [outer.cv_results_[f"split{k}_test_score"][row] for k in range(3)]
+    np.testing.assert_allclose(splits, expected)
+
+
+def test_a_search_in_another_thread_is_not_intercepted(tmp_path):
+    import threading
+
+    from sklearn.linear_model import Lasso
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.RandomState(1)
+    Xl, yl = rng.randn(60, 3), rng.randn(60)
+    alone = GridSearchCV(Lasso(), {"alpha": [0.01, 0.1, 1.0]}, cv=3).fit(Xl, yl)
+    result = {}
+
+    def other():
+        result["search"] = GridSearchCV(Lasso(), {"alpha": [0.01, 0.1, 1.0]}, cv=3).fit(Xl, yl)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    make_search(checkpoint=tmp_path / "store", delay=0.001).fit(X, Y)
+    thread.join(timeout=120)
+    np.testing.assert_array_equal(
+        result["search"].cv_results_["mean_test_score"], alone.cv_results_["mean_test_score"]
+    )
+
+
+def test_checkpointed_searches_in_threads_nested_in_threads_do_not_deadlock(
+    tmp_path, uninterrupted
+):
+    import joblib
+
+    def fit(name):
+        return make_search(checkpoint=tmp_path / name, n_jobs=2).fit(X, Y)
+
+    with joblib.parallel_backend("threading", n_jobs=2):
+        searches = joblib.Parallel(n_jobs=2, backend="threading")(
+            joblib.delayed(fit)(name) for name in ("a", "b")
+        )
+    for search in searches:
+        assert_same_search(search, uninterrupted)
+
+
+def test_one_store_for_different_data_is_refused_inside_nested_cv(tmp_path):
+    # cross_val_score fits the search on other rows per fold: one store for
+    # both would mix evaluations, so the second fold is refused by name.
+    from sklearn.model_selection import cross_val_score
+
+    inner = make_search(checkpoint=tmp_path / "inner").set_params(refit=True)
+    with pytest.raises(ValueError, match="its data differ"):
+        cross_val_score(inner, X, Y, cv=2, error_score="raise")
+
+
+@pytest.mark.parametrize(
+    "location, match",
+    [
+        ("", "checkpoint"),
+        ("a_file", "checkpoint"),
+        ("missing_parent/store", "checkpoint"),
+    ],
+)
+def test_bad_checkpoint_locations_are_refused_before_any_fit(tmp_path, location, match):
+    (tmp_path / "a_file").write_text("not a directory")
+    path = "" if location == "" else str(tmp_path / location)
+    log = tmp_path / "fits.log"
+    with pytest.raises(ValueError, match=match):
+        make_search(checkpoint=path, log_path=str(log)).fit(X, Y)
+    assert count_lines(log) == 0
+
+
+def test_a_full_disk_warns_and_the_search_goes_on(tmp_path, uninterrupted, monkeypatch):
+    import sqlite3
+
+    from harmonica_sklearn import _store
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(_store.EvaluationStore, "_write", full)
+    with pytest.warns(RuntimeWarning, match="disk is full"):
+        search = make_search(checkpoint=tmp_path / "store").fit(X, Y)
+    assert_same_search(search, uninterrupted)
+
+
+def test_a_lambda_among_the_values_is_refused_with_its_name(tmp_path):
+    space = {**SPACE, "c": ["x", lambda v: v]}
+    with pytest.raises(ValueError, match="module level"):
+        HarmonicaSearchCV(
+            CountingRegressor(), space, n_iter=10, cv=3, checkpoint=tmp_path / "s"
+        ).fit(X, Y)

@@ -1,0 +1,352 @@
+"""One ``HarmonicaSearchCV.fit``: the optimizer's batches cross-validated.
+
+:class:`SearchRun` holds what a fit needs and the search must not keep (the
+data, the materialised splits, the evaluator and its workers, the store):
+it asks the optimizer for a batch, cross-validates it with the
+:class:`~._evaluation.CandidateEvaluator`, writes each finished fit to the
+checkpoint store as it arrives (the driver writes, never the workers), calls
+the user's ``on_evaluation`` hook once per finished candidate, and tells the
+scores back.  ``cv_results_`` is derived from the optimizer's history.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from . import _compat
+from ._budget import TimeBudget
+from ._halving import SubsampledSplits
+from ._history import Batch
+
+__all__ = ["SearchRun", "STORED_KEYS"]
+
+# The part of a _fit_and_score output that the checkpoint stores: numbers,
+# strings and None only.
+STORED_KEYS = (
+    "test_scores",
+    "train_scores",
+    "n_test_samples",
+    "fit_time",
+    "score_time",
+    "fit_error",
+)
+
+
+class SearchRun:
+    """The state of one fit of a :class:`HarmonicaSearchCV`.
+
+    Parameters
+    ----------
+    search : HarmonicaSearchCV
+    evaluator : CandidateEvaluator
+    splits : list of (train, test)
+        The fixed CV splits.
+    n_samples : int
+    y_classes : ndarray or None
+        Class index of every sample (classifiers), for stratified subsamples.
+    store : EvaluationStore or None
+    callback_ctx : sklearn.callback.CallbackContext or None
+    clock : callable
+        The clock of the time budget and of the cost records.
+    """
+
+    def __init__(
+        self, search, evaluator, splits, n_samples, y_classes, store, callback_ctx, clock
+    ):
+        self.search = search
+        self.evaluator = evaluator
+        self.splits = splits
+        self.n_samples = n_samples
+        self.y_classes = y_classes
+        self.store = store
+        self.root_ctx = callback_ctx
+        self.search_ctx = None
+        self.budget = TimeBudget(search.time_budget, clock=clock)
+        self.metric = None  # the driving metric's key in multimetric test_scores
+
+    # ------------------------------------------------------------ the loop
+    def run(self, optimizer):
+        """Ask, evaluate, tell until the optimizer is done or time is up."""
+        if self.root_ctx is not None:
+            # With a time budget a batch may run as a pilot and the rest.
+            factor = 1 if self.search.time_budget is None else 2
+            self.search_ctx = self.root_ctx.subcontext(
+                task_name="search", max_subtasks=optimizer.max_batches() * factor
+            ).call_on_fit_task_begin(estimator=self.search)
+        try:
+            while (batch := optimizer.ask_batch()) is not None:
+                if self.search.time_budget is None:
+                    optimizer.tell_batch(batch, *self._timed(batch))
+                    continue
+                told = self._evaluate_in_time(optimizer, batch)
+                if told is None:
+                    break
+                optimizer.tell_batch(batch, *told)
+                optimizer.budget_cap = optimizer.budget_spent_ + (
+                    self.budget.full_evaluations_left(optimizer.max_resources_)
+                )
+        finally:
+            if self.search_ctx is not None:
+                self.search_ctx.call_on_fit_task_end(estimator=self.search)
+
+    def _evaluate_in_time(self, optimizer, batch):
+        """Scores and details of the part of ``batch`` that finishes before
+        the deadline (None when nothing does: the run stops).
+
+        While the cost of the batch's resource level is unknown, its first
+        trial runs alone and measures it.
+        """
+        scores, details = [], []
+        if self.budget.costs.per_candidate(batch.resource) is None:
+            scores, details = (list(part) for part in self._timed(_part(batch, 0, 1)))
+        n_fit = len(scores) + self.budget.affordable(batch.resource, len(batch) - len(scores))
+        self.budget.cut_short |= n_fit < len(batch)
+        if n_fit == 0:
+            optimizer.stop()
+            return None
+        optimizer.truncate_pending(n_fit)
+        if n_fit > len(scores):
+            more_scores, more_details = self._timed(_part(batch, len(scores), n_fit))
+            scores += list(more_scores)
+            details += list(more_details)
+        return np.array(scores), details
+
+    def _timed(self, batch):
+        start = self.budget.clock()
+        scores, details = self.evaluate(batch)
+        self.budget.costs.record(batch.resource, len(batch), self.budget.clock() - start)
+        return scores, details
+
+    # ------------------------------------------------------------ one batch
+    def evaluate(self, batch):
+        """Cross-validate the trials of ``batch``.
+
+        Returns
+        -------
+        scores : ndarray
+            The driving mean test score of each trial.
+        details : list of dict
+            Per trial, the ``params`` the estimator got and the per-split
+            ``outs`` of ``_fit_and_score``.
+        """
+        search = self.search
+        candidates = [dict(t.params) for t in batch.trials]
+        if search.resource != "n_samples":
+            candidates = [{**c, search.resource: batch.resource} for c in candidates]
+        splits = self._splits_for(batch)
+        keys, known = self._stored(batch, splits)
+        remaining = [len(splits)] * len(candidates)
+        for i, _ in known:
+            remaining[i] -= 1
+
+        def on_result(i, s, out):
+            if self.store is not None:
+                self.store.put(keys[i][s], {k: out.get(k) for k in STORED_KEYS})
+            remaining[i] -= 1
+            if remaining[i] == 0 and search.on_evaluation is not None:
+                self._call_hook(batch, i, candidates[i], outs_so_far[i])
+
+        outs_so_far = _OutsByCandidate(len(candidates), len(splits), known)
+        ctx = self._batch_context(batch, len(candidates) * len(splits))
+        try:
+            outs = self.evaluator.evaluate(
+                candidates,
+                splits,
+                known=known,
+                on_result=outs_so_far.recording(on_result),
+                callback_ctx=ctx,
+            )
+        except ValueError as exc:
+            if batch.resource < search.max_resources_ and _all_fits_failed(exc):
+                self._raise_if_resource_too_small(batch, candidates, exc)
+            raise
+        finally:
+            if ctx is not None:
+                # Also when a batch fails: a task left open would keep a
+                # progress bar waiting.
+                ctx.call_on_fit_task_end(estimator=search)
+        flat = [out for row in outs for out in row]
+        results = _compat.format_results(search, candidates, len(splits), flat, None)
+        scores = np.asarray(results[driving_key(search, results)], dtype=float)
+        details = [{"params": c, "outs": row} for c, row in zip(candidates, outs)]
+        return scores, details
+
+    def _splits_for(self, batch):
+        if batch.seed is None:
+            return self.splits
+        subsampled = SubsampledSplits(
+            self.splits,
+            batch.resource / self.n_samples,
+            random_state=batch.seed,
+            y_classes=self.y_classes,
+        )
+        return list(subsampled.split())
+
+    def _stored(self, batch, splits):
+        """Store keys of every (trial, split), and the stored outputs."""
+        if self.store is None:
+            return None, {}
+        from ._store import evaluation_key
+
+        keys = [
+            [evaluation_key(t.key, batch.resource, train, test) for train, test in splits]
+            for t in batch.trials
+        ]
+        stored = self.store.get_many([k for row in keys for k in row])
+        known = {
+            (i, s): _as_out(stored[key])
+            for i, row in enumerate(keys)
+            for s, key in enumerate(row)
+            if key in stored
+        }
+        return keys, known
+
+    def _batch_context(self, batch, n_fits):
+        if self.search_ctx is None:
+            return None
+        return self.search_ctx.subcontext(
+            task_name=batch_name(batch),
+            max_subtasks=n_fits,
+            sequential_subtasks=False,
+        ).call_on_fit_task_begin(estimator=self.search)
+
+    def _call_hook(self, batch, i, params, outs):
+        scores = [_driving_split_score(out, self.search) for out in outs]
+        self.search.on_evaluation(
+            {
+                "params": dict(batch.trials[i].params),
+                "estimator_params": dict(params),
+                "stage": batch.stage,
+                "phase": batch.phase,
+                "rung": batch.rung,
+                "n_resources": batch.resource,
+                "split_test_scores": scores,
+                "mean_test_score": float(np.mean(scores)),
+                "fit_time": float(sum(out["fit_time"] for out in outs)),
+                "score_time": float(sum(out["score_time"] for out in outs)),
+                "failed": any(out.get("fit_error") is not None for out in outs),
+            }
+        )
+
+    def _raise_if_resource_too_small(self, batch, candidates, exc):
+        """Every fit of a reduced-resource batch failed: blame the resource
+        only if the first candidate fits at full resource."""
+        search = self.search
+        probe = dict(candidates[0])
+        if search.resource != "n_samples":
+            probe[search.resource] = search.max_resources_
+        try:
+            self.evaluator.evaluate([probe], self.splits)
+        except ValueError as full_exc:
+            if _all_fits_failed(full_exc):
+                return  # they fail at every resource: the real error, as is
+            raise
+        raise ValueError(
+            _resource_too_small(search, batch, self.splits, self.n_samples, exc)
+        ) from exc
+
+    # ------------------------------------------------------------ results
+    @staticmethod
+    def cv_results(search, history, n_splits):
+        """``cv_results_`` of every evaluation in ``history``, in order."""
+        evaluations = list(history)
+        params = [e.details["params"] for e in evaluations]
+        flat = [out for e in evaluations for out in e.details["outs"]]
+        more = {
+            "stage": [e.batch.stage for e in evaluations],
+            "phase": [e.batch.phase for e in evaluations],
+            "rung": [e.batch.rung for e in evaluations],
+            "n_resources": [e.batch.resource for e in evaluations],
+        }
+        return _compat.format_results(search, params, n_splits, flat, more)
+
+
+class _OutsByCandidate:
+    """The outputs of a batch's fits as they arrive, by candidate."""
+
+    def __init__(self, n_candidates, n_splits, known):
+        self.rows = [[None] * n_splits for _ in range(n_candidates)]
+        for (i, s), out in known.items():
+            self.rows[i][s] = out
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+    def recording(self, on_result):
+        def record(i, s, out):
+            self.rows[i][s] = out
+            on_result(i, s, out)
+
+        return record
+
+
+def _as_out(record):
+    """A stored record as ``_fit_and_score`` returns it (no ``train_scores``
+    key when train scores were not asked for)."""
+    if record.get("train_scores", 0) is None:
+        record = {k: v for k, v in record.items() if k != "train_scores"}
+    return record
+
+
+def _part(batch, start, stop):
+    """Trials ``start:stop`` of ``batch``, as a batch of their own."""
+    return Batch(
+        batch.trials[start:stop], batch.stage, batch.phase, batch.rung,
+        batch.resource, batch.seed,
+    )
+
+
+def batch_name(batch):
+    """Task name of one batch, as callbacks show it."""
+    if batch.phase == "exhaustive":
+        return "exhaustive"
+    if batch.phase == "halving":
+        return f"halving stage {batch.stage} rung {batch.rung}"
+    return f"{batch.phase} stage {batch.stage}"
+
+
+def driving_key(search, results):
+    """The ``mean_test_*`` column that drives the search."""
+    if "mean_test_score" in results:
+        return "mean_test_score"
+    if isinstance(search.refit, str) and f"mean_test_{search.refit}" in results:
+        return f"mean_test_{search.refit}"
+    return next(key for key in results if key.startswith("mean_test_"))
+
+
+def _driving_split_score(out, search):
+    scores = out["test_scores"]
+    if not isinstance(scores, dict):
+        return float(scores)
+    if isinstance(search.refit, str) and search.refit in scores:
+        return float(scores[search.refit])
+    return float(next(iter(scores.values())))
+
+
+def _all_fits_failed(exc):
+    # sklearn's message when every fit of a batch raised (error_score not "raise").
+    return re.search(r"All the \d+ fits failed", str(exc)) is not None
+
+
+def _resource_too_small(search, batch, splits, n_samples, exc):
+    """The message for a batch at a reduced resource whose fits all failed
+    while its first candidate fits at full resource."""
+    if batch.phase == "halving":
+        where = f"halving rung {batch.rung}"
+        fix = f"Raise min_resources (now {search.min_resources_}) above {batch.resource}"
+    else:
+        where = f"the {batch.phase} stage"
+        fix = f"Raise spectral_resource above {batch.resource} (None: max_resources_)"
+    amount = f"{search.resource}={batch.resource}"
+    if search.resource == "n_samples":
+        n_train = len(splits[0][0])
+        rows = max(1, round(batch.resource / n_samples * n_train))
+        amount += f" (about {rows} training rows per fold instead of {n_train})"
+    return (
+        f"All the fits of {where} failed at a reduced resource, {amount}, below "
+        f"max_resources_={search.max_resources_}, while the same candidate fits at "
+        f"full resource: the estimator needs more {search.resource} than that. "
+        f"{fix}, or see the failures below.\n{exc}"
+    )
