@@ -80,13 +80,13 @@ final_stage, final_pool, factor, spectral_resource :
     ...     return -((x - 3) ** 2) - (y - 1) ** 2 + (flag == "on")
     >>> opt = HarmonicaOptimizer(
     ...     {"x": list(range(8)), "y": list(range(4)), "flag": ["on", "off"]},
-    ...     n_iter=32, random_state=0,
+    ...     n_iter=40, random_state=0,
     ... )
     >>> while not opt.done:
     ...     batch = opt.ask()
     ...     opt.tell(batch, [objective(**params) for params in batch])
     >>> opt.best_params_
-    {'flag': 'on', 'x': 3, 'y': 1}
+    {'x': 3, 'y': 1, 'flag': 'on'}
     """
 
     def __init__(
