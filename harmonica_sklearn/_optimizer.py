@@ -291,7 +291,7 @@ final_stage, final_pool, factor, spectral_resource :
         for any batch."""
         self._setup()
         self.stop()
-        if self.history_.incumbent(self.max_resources_) is not None:
+        if self._has_full_resource_answer():
             return None
         reduced = [
             e for e in self.history_
@@ -526,6 +526,8 @@ final_stage, final_pool, factor, spectral_resource :
 
     def _halving(self, stage, restriction):
         budget = self._n_iter() - self.budget_spent_
+        if budget < 1 - 1e-9 and self._has_full_resource_answer():
+            return  # not one more full evaluation: the confirmed answer stands
         schedule = halving_schedule(
             budget, self.min_resources_, self.max_resources_, self.factor
         )
@@ -558,6 +560,13 @@ final_stage, final_pool, factor, spectral_resource :
             trials, scores = self._with_stage_candidates(trials, scores, resource)
             trials = decide.promote(trials, scores, n_keep)
 
+    def _has_full_resource_answer(self):
+        """Whether this run evaluated a candidate at full resource (told
+        evaluations are not this run's)."""
+        return any(
+            e.batch.phase != "told" for e in self.history_.where(resource=self.max_resources_)
+        )
+
     def _with_stage_candidates(self, trials, scores, resource):
         """``trials`` and ``scores`` joined by the spectral-stage evaluations
         made at the same ``resource``.
@@ -578,6 +587,8 @@ final_stage, final_pool, factor, spectral_resource :
 
     def _random(self, stage, restriction):
         n = int(self._n_iter() - self.budget_spent_ + 1e-9)
+        if n < 1 and self._has_full_resource_answer():
+            return
         trials = self._final_candidates(restriction, max(n, 1))
         if trials:
             yield self._batch(

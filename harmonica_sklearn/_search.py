@@ -32,7 +32,26 @@ __all__ = ["HarmonicaSearchCV"]
 _clock = time.monotonic
 
 
-class HarmonicaSearchCV(BaseSearchCV):
+class _SpaceKeywordGuard:
+    """Names ``param_space`` to a user who passes GridSearchCV's or
+    RandomizedSearchCV's keyword, before ``__init__``'s bare TypeError.
+
+    A base class, so that ``inspect.signature(HarmonicaSearchCV)`` (which
+    prefers a ``__new__`` defined on the class itself) still reads
+    ``__init__``.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        for name in ("param_grid", "param_distributions"):
+            if name in kwargs:
+                raise TypeError(
+                    f"{cls.__name__} takes the space as param_space=, not {name}=: "
+                    f"{cls.__name__}(estimator, param_space={{...}})."
+                )
+        return super().__new__(cls)
+
+
+class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
     """Hyperparameter search by spectral recovery (Harmonica).
 
     The search space is encoded into +/-1 bits.  Each *spectral stage*
@@ -353,17 +372,6 @@ class HarmonicaSearchCV(BaseSearchCV):
         "warm_start": ["boolean"],
         "initial_results": [dict, HasMethods(["fit"]), None],
     }
-
-    def __new__(cls, *args, **kwargs):
-        # GridSearchCV's and RandomizedSearchCV's names for the space: say
-        # which one this search takes (before __init__'s bare TypeError).
-        for name in ("param_grid", "param_distributions"):
-            if name in kwargs:
-                raise TypeError(
-                    f"{cls.__name__} takes the space as param_space=, not {name}=: "
-                    f"{cls.__name__}(estimator, param_space={{...}})."
-                )
-        return super().__new__(cls)
 
     def __init__(
         self,

@@ -101,8 +101,9 @@ def _data(n=60):
 @pytest.fixture(scope="module")
 def search():
     X, y = _data()
+    # 60 rows: min_train_rows=0 keeps the subsampled stages these tests read.
     return HarmonicaSearchCV(
-        Planted(), SPACE, n_iter=150, cv=2, n_stages=2, random_state=0
+        Planted(), SPACE, n_iter=150, cv=2, n_stages=2, random_state=0, min_train_rows=0
     ).fit(X, y)
 
 
@@ -123,7 +124,7 @@ def branch_search():
         {"optimizer": ["adam", "rmsprop"], "lr": loguniform(1e-4, 1), "dummy": ["a", "b"]},
     ]
     return HarmonicaSearchCV(
-        Planted(), space, n_iter=120, cv=2, n_stages=1, random_state=0
+        Planted(), space, n_iter=120, cv=2, n_stages=1, random_state=0, min_train_rows=0
     ).fit(X, y)
 
 

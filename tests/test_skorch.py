@@ -157,7 +157,7 @@ def test_classifier_search_epochs_follow_the_schedule():
     search = HarmonicaSearchCV(
         _net(),
         SPACE,
-        n_iter=6,
+        n_iter=8,  # a stage of 43 at 1 epoch, its confirmation at 9, rungs 1, 3, 9
         cv=2,
         resource="max_epochs",
         spectral_resource=1,
