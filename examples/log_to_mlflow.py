@@ -1,15 +1,20 @@
-"""Log every evaluation of a search to MLflow, as it finishes.
+"""
+Logging every evaluation to MLflow
+==================================
 
 ``HarmonicaSearchCV(on_evaluation=...)`` calls a function in the driver each
-time a candidate's last fold finishes.  Here it logs one nested MLflow run
+time a candidate's last fold finishes (evaluations read back from a
+``checkpoint=`` store are not reported again).  Here it logs one nested MLflow run
 per evaluation (its parameters, resource, stage and phase, and its mean and
 per-fold scores) under a parent run for the whole search, in a local SQLite
 tracking store (no server needed).
 
-Needs ``pip install mlflow-skinny sqlalchemy alembic`` (or
-``pip install -e ".[mlflow]"``).  Run::
+Needs ``pip install mlflow-skinny sqlalchemy alembic``. Run::
 
     python examples/log_to_mlflow.py [--tracking-dir DIR]
+
+It is shown here without its output: the documentation build does not
+install MLflow.
 """
 
 import argparse
@@ -73,7 +78,9 @@ def main(tracking_dir, n_iter=24):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        description="Log every evaluation of a search to MLflow, as it finishes."
+    )
     parser.add_argument("--tracking-dir", default=None)
     args = parser.parse_args()
     main(args.tracking_dir or tempfile.mkdtemp(prefix="mlflow-"))

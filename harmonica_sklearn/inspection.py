@@ -186,8 +186,11 @@ def effects_frame(search):
     ...     "min_samples_leaf": [1, 2, 4, 8],
     ...     "splitter": ["best", "random"],
     ... }
+    >>> # Iris's folds are far below the default min_train_rows=1000, which
+    >>> # would turn off subsampling and leave n_iter=20 no spectral stage.
     >>> search = HarmonicaSearchCV(
-    ...     DecisionTreeClassifier(random_state=0), space, n_iter=20, cv=3, random_state=0
+    ...     DecisionTreeClassifier(random_state=0), space, n_iter=20, cv=3,
+    ...     min_train_rows=0, random_state=0,
     ... ).fit(X, y)
     >>> effects = effects_frame(search)
     >>> list(effects.columns)
@@ -256,8 +259,11 @@ def terms_frame(search):
     >>> X, y = load_iris(return_X_y=True)
     >>> space = {"max_depth": [1, 2, 3, 4], "splitter": ["best", "random"],
     ...          "min_samples_leaf": [1, 2, 4, 8], "criterion": ["gini", "entropy"]}
+    >>> # Iris's folds are far below the default min_train_rows=1000, which
+    >>> # would turn off subsampling and leave n_iter=20 no spectral stage.
     >>> search = HarmonicaSearchCV(
-    ...     DecisionTreeClassifier(random_state=0), space, n_iter=20, cv=3, random_state=0
+    ...     DecisionTreeClassifier(random_state=0), space, n_iter=20, cv=3,
+    ...     min_train_rows=0, random_state=0,
     ... ).fit(X, y)
     >>> terms = terms_frame(search)
     >>> len(terms) == sum(len(stage.terms) for stage in search.stages_)
@@ -329,8 +335,11 @@ def importances_frame(search):
     ...     "min_samples_leaf": [1, 2, 4, 8],
     ...     "splitter": ["best", "random"],
     ... }
+    >>> # Iris's folds are far below the default min_train_rows=1000, which
+    >>> # would turn off subsampling and leave n_iter=20 no spectral stage.
     >>> search = HarmonicaSearchCV(
-    ...     DecisionTreeClassifier(random_state=0), space, n_iter=20, cv=3, random_state=0
+    ...     DecisionTreeClassifier(random_state=0), space, n_iter=20, cv=3,
+    ...     min_train_rows=0, random_state=0,
     ... ).fit(X, y)
     >>> importances = importances_frame(search)
     >>> importances.index[0]
@@ -398,9 +407,11 @@ def restrictions_frame(search):
     ...     "min_samples_leaf": [1, 2, 4, 8],
     ...     "splitter": ["best", "random"],
     ... }
+    >>> # Iris's folds are far below the default min_train_rows=1000, which
+    >>> # would turn off subsampling and leave n_iter=20 no spectral stage.
     >>> search = HarmonicaSearchCV(
     ...     DecisionTreeClassifier(random_state=0), space, n_iter=20, cv=3,
-    ...     n_best=2, random_state=0,
+    ...     n_best=2, min_train_rows=0, random_state=0,
     ... ).fit(X, y)
     >>> kept = restrictions_frame(search)
     >>> kept[["stage", "alternative"]].values.tolist()
