@@ -187,7 +187,9 @@ def test_stage_effects_are_in_score_units(search):
     # so the interaction term separates means 1.6 apart.
     first = search.stages_[0]
     results = search.cv_results_
-    stage_scores = results["mean_test_score"][results["stage"] == 1]
+    stage_scores = results["mean_test_score"][
+        (results["stage"] == 1) & (results["phase"] == "spectral")
+    ]
     assert first.n_fit_samples == len(stage_scores)
     assert first.score_mean == pytest.approx(stage_scores.mean())
     assert first.score_std == pytest.approx(stage_scores.std())
