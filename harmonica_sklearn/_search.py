@@ -596,11 +596,6 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
     def _prepare(self, X, y, routed):
         """Validate what needs the data, before any fit; return the fixed
         splits, the number of samples and the class of each sample."""
-        if self.time_budget is not None and not math.isfinite(self.time_budget):
-            raise ValueError(
-                "The 'time_budget' parameter of HarmonicaSearchCV must be a finite "
-                f"number of seconds > 0 or None. Got {self.time_budget!r} instead."
-            )
         self.space_ = SearchSpace.from_param_space(
             self.param_space, distribution_bits=self.distribution_bits
         )

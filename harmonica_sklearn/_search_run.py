@@ -65,7 +65,7 @@ class SearchRun:
         self.root_ctx = callback_ctx
         self.search_ctx = None
         self.budget = TimeBudget(search.time_budget, clock=clock)
-        self.metric = None  # the driving metric's key in multimetric test_scores
+        self.n_run = 0  # candidates of the last batch that ran at least one fit
 
     # ------------------------------------------------------------ the loop
     def run(self, optimizer):
@@ -121,7 +121,9 @@ class SearchRun:
     def _timed(self, batch):
         start = self.budget.clock()
         scores, details = self.evaluate(batch)
-        self.budget.costs.record(batch.resource, len(batch), self.budget.clock() - start)
+        # Candidates read back from the checkpoint cost nothing: they would
+        # make the level look cheaper than it is.
+        self.budget.costs.record(batch.resource, self.n_run, self.budget.clock() - start)
         return scores, details
 
     # ------------------------------------------------------------ one batch
@@ -145,6 +147,7 @@ class SearchRun:
         remaining = [len(splits)] * len(candidates)
         for i, _ in known:
             remaining[i] -= 1
+        self.n_run = sum(1 for r in remaining if r > 0)
 
         def on_result(i, s, out):
             if self.store is not None:
