@@ -952,6 +952,21 @@ def svc_digits_task(seed: int = 0) -> Task:
     return _real_task("svc_digits", estimator, param_space, X, y, 600, seed)
 
 
+def _scaled_float32_net(net):
+    """Scaler, float32 cast (torch's dtype) and the skorch ``net``."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    from harmonica_sklearn.skorch import to_float32
+
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("cast", FunctionTransformer(to_float32)),
+            ("net", net),
+        ]
+    )
+
+
 def skorch_digits_task(seed: int = 0) -> Task:
     """A skorch multilayer perceptron on the digits data set, epochs as the resource.
 
@@ -975,9 +990,8 @@ def skorch_digits_task(seed: int = 0) -> Task:
         budget kind "wall_time", optimum None, resource "net__max_epochs".
     """
     import torch
-    from sklearn.preprocessing import FunctionTransformer
 
-    from harmonica_sklearn.skorch import MLP, TunableNeuralNetClassifier, to_float32
+    from harmonica_sklearn.skorch import MLP, TunableNeuralNetClassifier
 
     X, y = load_digits(return_X_y=True)
     net = TunableNeuralNetClassifier(
@@ -997,13 +1011,7 @@ def skorch_digits_task(seed: int = 0) -> Task:
         optimizer__momentum=0.0,
         optimizer__weight_decay=0.0,
     )
-    estimator = Pipeline(
-        [
-            ("scale", StandardScaler()),
-            ("cast", FunctionTransformer(to_float32)),
-            ("net", net),
-        ]
-    )
+    estimator = _scaled_float32_net(net)
     param_space = {
         "net__lr": loguniform(1e-4, 1.0),
         "net__optimizer": [torch.optim.SGD, torch.optim.Adam],
@@ -1197,9 +1205,8 @@ def skorch_mlp_task(seed: int = 0, size: TimedSize = "full") -> Task:
         folds, resource "net__max_epochs".
     """
     import torch
-    from sklearn.preprocessing import FunctionTransformer
 
-    from harmonica_sklearn.skorch import MLP, TunableNeuralNetClassifier, to_float32
+    from harmonica_sklearn.skorch import MLP, TunableNeuralNetClassifier
 
     n_rows = _timed_rows(size, 3_600, 600)
     X, y = make_classification(
@@ -1227,13 +1234,7 @@ def skorch_mlp_task(seed: int = 0, size: TimedSize = "full") -> Task:
         optimizer__momentum=0.0,
         optimizer__weight_decay=0.0,
     )
-    estimator = Pipeline(
-        [
-            ("scale", StandardScaler()),
-            ("cast", FunctionTransformer(to_float32)),
-            ("net", net),
-        ]
-    )
+    estimator = _scaled_float32_net(net)
     param_space = {
         "net__lr": loguniform(1e-4, 0.3),
         "net__optimizer": [torch.optim.SGD, torch.optim.Adam],
