@@ -80,6 +80,7 @@ class SearchRun:
             while (batch := optimizer.ask_batch()) is not None:
                 if self.search.time_budget is None:
                     optimizer.tell_batch(batch, *self._timed(batch))
+                    self._log_progress(optimizer, batch)
                     continue
                 told = self._evaluate_in_time(optimizer, batch)
                 if told is None:
@@ -88,6 +89,7 @@ class SearchRun:
                 optimizer.budget_cap = optimizer.budget_spent_ + (
                     self.budget.full_evaluations_left(optimizer.max_resources_)
                 )
+                self._log_progress(optimizer, batch)
         finally:
             if self.search_ctx is not None:
                 self.search_ctx.call_on_fit_task_end(estimator=self.search)
@@ -117,6 +119,24 @@ class SearchRun:
             scores += list(more_scores)
             details += list(more_details)
         return np.array(scores), details
+
+    def _log_progress(self, optimizer, batch):
+        """``verbose`` line after a batch: time so far, and an estimate of
+        the time left (the budget left at the measured cost of a full
+        evaluation, or the time budget's remainder)."""
+        if self.search.verbose <= 0:
+            return
+        elapsed = self.budget.elapsed()
+        if self.search.time_budget is not None:
+            left = self.budget.remaining()
+        else:
+            per_full = self.budget.costs.per_candidate(optimizer.max_resources_) or 0.0
+            left = max(0.0, self.search.n_iter - optimizer.budget_spent_) * per_full
+        print(
+            f"[{type(self.search).__name__}] {batch_name(batch)}: {len(batch)} "
+            f"candidates done; {elapsed:.1f} s elapsed, about {left:.0f} s left "
+            f"({optimizer.budget_spent_:.1f} of n_iter={self.search.n_iter} used)"
+        )
 
     def _timed(self, batch):
         start = self.budget.clock()

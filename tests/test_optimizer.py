@@ -1,6 +1,7 @@
 """The search finds planted optima, restricts, halves and spends its budget."""
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -426,6 +427,14 @@ def test_verbose_prints_a_line_per_stage_and_rung(capsys):
     out = capsys.readouterr().out
     assert "[HarmonicaSearchCV] stage 1:" in out
     assert "[HarmonicaSearchCV] halving rung 0:" in out
+    # After every batch: the time so far and an estimate of the time left.
+    progress = re.findall(
+        r"\[HarmonicaSearchCV\] .*: \d+ candidates done; [\d.]+ s elapsed, about \d+ s left "
+        r"\(([\d.]+) of n_iter=100 used\)",
+        out,
+    )
+    assert len(progress) >= 2  # the stage, then the final stage
+    assert [float(p) for p in progress] == sorted(float(p) for p in progress)
 
 
 @pytest.mark.parametrize(
