@@ -47,6 +47,12 @@ MIN_STAGE_SIZE = 20
 # benchmarks, as each stage re-fits inside a smaller space.
 AUTO_STAGE_SIZE = 60
 MAX_AUTO_STAGES = 3
+# Automatic stages hold at most this many samples: the sparse fit gains
+# little beyond it, and drawing, decoding and encoding grow with it.
+MAX_AUTO_STAGE_SIZE = 2000
+# Largest budget of one fit (the batches and pools grow with it); a longer
+# search continues with warm_start.
+MAX_N_ITER = 100_000
 # Largest pool of the final stage's surrogate (candidates drawn and scored).
 MAX_POOL_SIZE = 20_000
 # Draw rounds when looking for candidates not evaluated yet.
@@ -73,7 +79,7 @@ def stage_plan(n_iter, spectral_cost, n_stages="auto", stage_size="auto"):
     samples = int(SPECTRAL_SHARE * affordable)
     if n_stages == "auto" and stage_size == "auto":
         n = min(MAX_AUTO_STAGES, max(1, samples // AUTO_STAGE_SIZE))
-        size = samples // n
+        size = min(samples // n, MAX_AUTO_STAGE_SIZE)
         return (0, 0) if size < MIN_STAGE_SIZE else (n, size)
     if n_stages == "auto":
         return min(MAX_AUTO_STAGES, samples // stage_size), stage_size

@@ -16,6 +16,7 @@ receives its scores.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 
 from types import SimpleNamespace
@@ -143,8 +144,8 @@ final_stage, final_pool, factor, spectral_resource :
         batch = self.ask_batch()
         if batch is None:
             return []
-        extra = {} if self.max_resources is None else {self.resource: batch.resource}
-        return [{**t.params, **extra} for t in batch.trials]
+        self._asked = self.ask_candidates_of(batch)
+        return list(self._asked)
 
     def tell(self, candidates, scores):
         """Record the scores (greater is better; NaN for a failure) of the
@@ -231,7 +232,7 @@ final_stage, final_pool, factor, spectral_resource :
         if batch is not self._pending:
             raise ValueError("tell_batch got a batch that is not the one asked last.")
         evaluations = self.history_.add(batch, scores, details)
-        self._pending = None
+        self._pending = self._asked = None
         self._advance(np.array([e.score for e in evaluations]))
         return evaluations
 
@@ -343,6 +344,13 @@ final_stage, final_pool, factor, spectral_resource :
     def _setup(self):
         if self._is_setup:
             return
+        if not isinstance(self.n_iter, numbers.Integral) or not (
+            1 <= self.n_iter <= decide.MAX_N_ITER
+        ):
+            raise ValueError(
+                f"n_iter must be an integer from 1 to {decide.MAX_N_ITER}; got "
+                f"{self.n_iter!r}."
+            )
         self.space_ = SearchSpace.from_param_space(
             self.param_space, distribution_bits=self.distribution_bits
         )
@@ -639,21 +647,28 @@ final_stage, final_pool, factor, spectral_resource :
 
     # ------------------------------------------------------------ helpers
     def _match_pending(self, candidates):
-        """Position in the pending batch of each told candidate."""
-        asked = self.ask_candidates_of(self._pending)
-        positions = []
+        """Position in the pending batch of each told candidate: the dicts
+        ``ask`` returned (by identity), or equal ones."""
+        asked = getattr(self, "_asked", None)
+        if asked is None or len(asked) != len(self._pending):
+            asked = self.ask_candidates_of(self._pending)
+        by_id = {id(a): i for i, a in enumerate(asked)}
+        used, positions = set(), []
         for candidate in candidates:
-            match = next(
-                (
-                    i for i, a in enumerate(asked)
-                    if i not in positions and (a is candidate or _same_params(a, candidate))
-                ),
-                None,
-            )
+            match = by_id.get(id(candidate))
+            if match is None or match in used:
+                match = next(
+                    (
+                        i for i, a in enumerate(asked)
+                        if i not in used and _same_params(a, candidate)
+                    ),
+                    None,
+                )
             if match is None:
                 raise ValueError(
                     f"tell got a candidate that the last ask() did not return: {candidate!r}."
                 )
+            used.add(match)
             positions.append(match)
         if len(positions) != len(asked):
             raise ValueError(

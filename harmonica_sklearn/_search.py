@@ -18,6 +18,7 @@ from sklearn.utils.multiclass import type_of_target
 from . import _compat
 from ._budget import resource_costs
 from ._compat import BaseSearchCV, HasMethods, Interval, StrOptions
+from ._decisions import MAX_N_ITER
 from ._evaluation import CandidateEvaluator
 from ._optimizer import HarmonicaOptimizer
 from ._report import format_report
@@ -77,7 +78,8 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
         one dict (branch) is chosen per candidate.
     n_iter : int, default=100
         Total budget, counted in full-resource candidate evaluations (each
-        one cross-validated over all folds).  An evaluation at resource ``r``
+        one cross-validated over all folds), at most 100,000 per fit (a
+        longer search continues with ``warm_start``).  An evaluation at resource ``r``
         costs ``r / max_resources``.
     scoring : str, callable, list, tuple or dict, default=None
         As in ``GridSearchCV``.  With several metrics, the ``refit`` metric
@@ -336,7 +338,7 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
     _parameter_constraints: dict = {
         **_compat.base_search_parameter_constraints(),
         "param_space": [dict, list],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_iter": [Interval(numbers.Integral, 1, MAX_N_ITER, closed="both")],
         "random_state": ["random_state"],
         "n_stages": [Interval(numbers.Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "stage_size": [

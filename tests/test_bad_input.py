@@ -1228,3 +1228,18 @@ def test_spectral_fit_peak_memory_stays_under_the_cap():
         tracemalloc.stop()
     assert peak <= FEATURE_MEMORY_LIMIT
     assert (0,) in poly.subsets and (5, 9) in poly.subsets
+
+
+def test_an_enormous_n_iter_is_refused_by_name_before_any_fit():
+    # n_iter=10**9 once allocated 4.5 GiB for its first stage; a fit holds at
+    # most 100,000 full evaluations (warm_start continues a longer search).
+    search = _search(CONTINUOUS, n_iter=10**9)
+    with pytest.raises(ValueError, match=r"'n_iter' parameter .* range \[1, 100000\]"):
+        search.fit(X, Y)
+
+
+def test_the_largest_n_iter_plans_stages_of_bounded_size():
+    from harmonica_sklearn._decisions import MAX_AUTO_STAGE_SIZE, MAX_N_ITER, stage_plan
+
+    n_stages, stage_size = stage_plan(MAX_N_ITER, 1 / 3)
+    assert n_stages == 3 and stage_size == MAX_AUTO_STAGE_SIZE
