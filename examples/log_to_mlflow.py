@@ -9,7 +9,7 @@ per evaluation (its parameters, resource, stage and phase, and its mean and
 per-fold scores) under a parent run for the whole search, in a local SQLite
 tracking store (no server needed).
 
-Needs ``pip install mlflow-skinny sqlalchemy alembic``. Run::
+Needs ``pip install -e ".[mlflow]"`` (mlflow-skinny, sqlalchemy, alembic). Run::
 
     python examples/log_to_mlflow.py [--tracking-dir DIR]
 

@@ -1243,3 +1243,36 @@ def test_the_largest_n_iter_plans_stages_of_bounded_size():
 
     n_stages, stage_size = stage_plan(MAX_N_ITER, 1 / 3)
     assert n_stages == 3 and stage_size == MAX_AUTO_STAGE_SIZE
+
+
+class _UndeclaredClassifier(BaseEstimator):
+    """Predicts classes but does not say it is a classifier (no ClassifierMixin):
+    fails, as many real ones do, on a training fold with a single class."""
+
+    def __init__(self, c=1.0):
+        self.c = c
+
+    def fit(self, X, y):
+        if len(np.unique(y)) < 3:
+            raise ValueError("a training fold with fewer than 3 classes")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+    def score(self, X, y):
+        return float(np.mean(self.predict(X) == y)) + 0.01 * self.c
+
+
+def test_subsamples_keep_every_class_for_an_undeclared_classifier():
+    # 3 classes, one of them 15 rows: a random ninth of a training fold
+    # misses it one time in three; stratified subsamples never do.
+    rng = np.random.RandomState(0)
+    Xc = rng.rand(3000, 2)
+    yc = rng.permutation(np.r_[np.zeros(1492), np.ones(1493), np.full(15, 2)].astype(int))
+    search = HarmonicaSearchCV(
+        _UndeclaredClassifier(), {"c": uniform(0, 1)}, n_iter=30, cv=3,
+        random_state=0, min_train_rows=0, error_score="raise",
+    ).fit(Xc, yc)
+    assert min(search.cv_results_["n_resources"]) < 3000
