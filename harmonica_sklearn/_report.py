@@ -902,13 +902,19 @@ def _cost_lines(search):
                 f"    final stage: {search.n_candidates_[0]} random candidates at "
                 f"full resource ({search.resource}={search.n_resources_[0]})"
             )
+        elif len(search.n_resources_) == 1:
+            lines.append(
+                f"    final stage: {search.n_candidates_[0]} candidates at full resource "
+                f"({search.resource}={search.n_resources_[0]}; one rung: the budget or "
+                "the data left no room for a smaller resource)"
+            )
         else:
             lines.append(
                 "    final successive halving: "
                 + ", ".join(
                     f"{n} x {r}" for n, r in zip(search.n_candidates_, search.n_resources_)
                 )
-                + f" (candidates x {search.resource}; the best third go on)"
+                + f" (candidates x {search.resource}; the best 1/{search.factor:g} go on)"
             )
     header = f"{search.resource:>12}  evaluations  fit + score per fold  all folds"
     lines.append("    " + header)
