@@ -351,6 +351,8 @@ final_stage, final_pool, factor, spectral_resource :
                 f"n_iter must be an integer from 1 to {decide.MAX_N_ITER}; got "
                 f"{self.n_iter!r}."
             )
+        if not isinstance(self.factor, numbers.Real) or not 1 < self.factor <= 1000:
+            raise ValueError(f"factor must be a number in (1, 1000]; got {self.factor!r}.")
         self.space_ = SearchSpace.from_param_space(
             self.param_space, distribution_bits=self.distribution_bits
         )

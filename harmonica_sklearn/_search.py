@@ -149,7 +149,7 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
         ``"max_iter"``, ``"n_estimators"`` or skorch's ``"max_epochs"``.
     factor : float, default=3
         Halving keeps ``1 / factor`` of the candidates per rung and
-        multiplies the resource by ``factor``.
+        multiplies the resource by ``factor`` (greater than 1, at most 1000).
     min_resources : int or "auto", default="auto"
         Resource of the first rung.  "auto": ``max_resources / factor**2``,
         and for ``n_samples`` at least ``2 * n_splits`` (times the number of
@@ -353,7 +353,9 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
         "final_stage": [StrOptions({"halving", "random"})],
         "final_pool": [Interval(numbers.Integral, 1, None, closed="left")],
         "resource": [str],
-        "factor": [Interval(numbers.Real, 1, None, closed="neither")],
+        # Above 1000 a rung keeps one candidate in a thousand: meaningless,
+        # and factor**2 overflows for huge values.
+        "factor": [Interval(numbers.Real, 1, 1000, closed="right")],
         "min_resources": [
             Interval(numbers.Integral, 1, None, closed="left"),
             StrOptions({"auto"}),

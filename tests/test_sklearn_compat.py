@@ -992,6 +992,13 @@ def test_all_fits_failing_raises(mode, reg_data):
         ("param_space", ({"alpha": [1.0]},)),
         ("error_score", "ignore"),
         ("verbose", "loud"),
+        ("n_iter", 10**9),
+        ("factor", 1e300),
+        ("min_train_rows", -1),
+        ("time_budget", "10"),
+        ("on_evaluation", "print"),
+        ("warm_start", "yes"),
+        ("initial_results", [1, 2]),
     ],
 )
 def test_invalid_constructor_parameter(param, value, reg_data):
