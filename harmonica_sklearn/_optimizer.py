@@ -641,8 +641,10 @@ final_stage, final_pool, factor, spectral_resource :
                 int(np.sum(chosen >= n_restricted)),
             )
             self._log(
-                f"final stage: the surrogate kept {len(chosen)} of {len(pool)} new "
-                f"candidates ({len(pool) - n_restricted} from outside the restriction)"
+                f"final stage: {len(chosen)} candidates chosen from {len(pool)} random "
+                "draws by a model of the scores so far (ridge regression on pairs of "
+                f"parameters); {len(pool) - n_restricted} draws lie outside the settings "
+                "the stages kept"
             )
             trials = [pool[i] for i in chosen]
         return trials + decide.best_inside(space, restriction, data, n - len(trials))
