@@ -35,6 +35,7 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ._report import _driving_key, _values
@@ -96,6 +97,16 @@ def _axes(ax, purpose, figsize):
 
 
 def _check_fitted(search):
+    """A fitted search, or an optimizer that was told scores."""
+    from ._optimizer import HarmonicaOptimizer
+
+    if isinstance(search, HarmonicaOptimizer):
+        if not getattr(search, "_is_setup", False) or not len(search.history_):
+            raise NotFittedError(
+                "This HarmonicaOptimizer was told no score yet: tell it the scores of "
+                "a batch first."
+            )
+        return
     check_is_fitted(search, ["cv_results_", "stages_", "space_"])
 
 
@@ -131,8 +142,8 @@ def effects_frame(search):
 
     Parameters
     ----------
-    search : HarmonicaSearchCV
-        A fitted search.
+    search : HarmonicaSearchCV or HarmonicaOptimizer
+        A fitted search, or an optimizer that was told scores.
 
     Returns
     -------
@@ -233,8 +244,8 @@ def terms_frame(search):
 
     Parameters
     ----------
-    search : HarmonicaSearchCV
-        A fitted search.
+    search : HarmonicaSearchCV or HarmonicaOptimizer
+        A fitted search, or an optimizer that was told scores.
 
     Returns
     -------
@@ -296,8 +307,8 @@ def importances_frame(search):
 
     Parameters
     ----------
-    search : HarmonicaSearchCV
-        A fitted search.
+    search : HarmonicaSearchCV or HarmonicaOptimizer
+        A fitted search, or an optimizer that was told scores.
 
     Returns
     -------
@@ -371,8 +382,8 @@ def restrictions_frame(search):
 
     Parameters
     ----------
-    search : HarmonicaSearchCV
-        A fitted search.
+    search : HarmonicaSearchCV or HarmonicaOptimizer
+        A fitted search, or an optimizer that was told scores.
 
     Returns
     -------
@@ -456,8 +467,8 @@ def plot_importances(search, ax=None, *, stacked=True):
 
     Parameters
     ----------
-    search : HarmonicaSearchCV
-        A fitted search.
+    search : HarmonicaSearchCV or HarmonicaOptimizer
+        A fitted search, or an optimizer that was told scores.
     ax : matplotlib Axes, default=None
         Where to draw; a new figure when None.
     stacked : bool, default=True
@@ -557,8 +568,8 @@ def plot_history(search, x="evaluations", ax=None, *, metric=None):
 
     Parameters
     ----------
-    search : HarmonicaSearchCV
-        A fitted search.
+    search : HarmonicaSearchCV or HarmonicaOptimizer
+        A fitted search, or an optimizer that was told scores.
     x : {"evaluations", "time"}, default="evaluations"
         ``"evaluations"``: the budget spent, in full-resource evaluations, as
         ``n_iter`` counts it (an evaluation at resource ``r`` costs
@@ -660,8 +671,8 @@ def plot_stage_scores(search, ax=None, *, metric=None):
 
     Parameters
     ----------
-    search : HarmonicaSearchCV
-        A fitted search.
+    search : HarmonicaSearchCV or HarmonicaOptimizer
+        A fitted search, or an optimizer that was told scores.
     ax : matplotlib Axes, default=None
         Where to draw; a new figure when None.
     metric : str, default=None

@@ -215,3 +215,31 @@ def test_stage_plan_names_the_settings_that_do_not_fit():
         decide.stage_plan(10, 1.0, n_stages=2, stage_size="auto")
     assert decide.stage_plan(10, 1.0) == (0, 0)
     assert decide.stage_plan(300, 1 / 3) == (3, 180)
+
+
+def test_the_inspection_tables_read_an_optimizer():
+    pytest.importorskip("pandas")
+    from harmonica_sklearn.inspection import (
+        effects_frame,
+        importances_frame,
+        restrictions_frame,
+    )
+
+    opt = run(HarmonicaOptimizer(SPACE, n_iter=100, random_state=0))
+    effects = effects_frame(opt).set_index("parameters")["effect"]
+    # x spans 11/4 between its best and worst values, flag 1; dummies nothing.
+    assert effects[("x",)].max() == pytest.approx(11 / 4, rel=0.25)
+    assert effects[("flag",)].max() == pytest.approx(1.0, rel=0.25)
+    assert len(importances_frame(opt)) == len(SPACE)
+    assert len(restrictions_frame(opt)) >= 1
+    assert "x" in opt.report()
+
+
+def test_the_inspection_tables_refuse_an_optimizer_told_nothing():
+    from sklearn.exceptions import NotFittedError
+
+    from harmonica_sklearn.inspection import effects_frame
+
+    pytest.importorskip("pandas")
+    with pytest.raises(NotFittedError, match="told no score yet"):
+        effects_frame(HarmonicaOptimizer(SPACE))
