@@ -233,6 +233,15 @@ def test_the_inspection_tables_read_an_optimizer():
     assert len(importances_frame(opt)) == len(SPACE)
     assert len(restrictions_frame(opt)) >= 1
     assert "x" in opt.report()
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from harmonica_sklearn.inspection import plot_history, plot_importances
+
+    plot_history(opt)
+    plot_importances(opt)
+    plt.close("all")
 
 
 def test_the_inspection_tables_refuse_an_optimizer_told_nothing():
