@@ -72,7 +72,7 @@ final_stage, final_pool, factor, spectral_resource :
     best_params_, best_score_ :
         The best candidate evaluated at full resource, and its score.
     stages_ : list of StageReport
-    search_mode_ : {"spectral", "exhaustive"}
+    search_mode_ : {"spectral", "exhaustive", "halving only", "random only"}
 
     Examples
     --------
@@ -318,17 +318,17 @@ final_stage, final_pool, factor, spectral_resource :
     # ------------------------------------------------------------ results
     @property
     def best_params_(self):
-        best = self.history_.incumbent(self.max_resources_) if self._is_setup else None
-        if best is None:
-            raise AttributeError("No evaluation at full resource was told yet.")
-        return dict(best.trial.params)
+        return dict(self._best().trial.params)
 
     @property
     def best_score_(self):
+        return self._best().score
+
+    def _best(self):
         best = self.history_.incumbent(self.max_resources_) if self._is_setup else None
         if best is None:
             raise AttributeError("No evaluation at full resource was told yet.")
-        return best.score
+        return best
 
     @property
     def budget_spent_(self):

@@ -539,15 +539,20 @@ def stage_log_line(report, resource):
     return line + f"; the next stage samples only {what} of them"
 
 
-def _driving_key(search):
-    """The ``mean_test_*`` column of ``cv_results_`` that drove the search."""
-    results = search.cv_results_
+def score_column(results, refit):
+    """The ``mean_test_*`` column of ``results`` that drives a search (the
+    single metric, the ``refit`` metric, else the first one); None when
+    there is none."""
     if "mean_test_score" in results:
         return "mean_test_score"
-    refit = getattr(search, "refit", None)
     if isinstance(refit, str) and f"mean_test_{refit}" in results:
         return f"mean_test_{refit}"
-    return next(key for key in results if key.startswith("mean_test_"))
+    return next((key for key in results if key.startswith("mean_test_")), None)
+
+
+def _driving_key(search):
+    """The ``mean_test_*`` column of ``cv_results_`` that drove the search."""
+    return score_column(search.cv_results_, getattr(search, "refit", None))
 
 
 def _resource_words(search, r):

@@ -21,7 +21,7 @@ from ._compat import BaseSearchCV, HasMethods, Interval, StrOptions
 from ._decisions import MAX_N_ITER
 from ._evaluation import CandidateEvaluator
 from ._optimizer import HarmonicaOptimizer
-from ._report import format_report
+from ._report import format_report, score_column
 from ._search_run import SearchRun
 from ._space import SearchSpace, _as_branch_list
 from ._store import EvaluationStore, check_location, fingerprint
@@ -633,7 +633,9 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
                     "initial_results must be a fitted search or its cv_results_ "
                     f"(a dict with 'params'); got {type(self.initial_results).__name__}."
                 )
-            key = _earlier_score_key(results, self.refit)
+            key = score_column(results, self.refit)
+            if key is None:
+                raise ValueError("initial_results has no mean_test_* column to learn from.")
             trials, scores = trials_and_scores_from_results(optimizer.space_, results, key)
             optimizer.tell_trials(trials, scores)
 
@@ -841,18 +843,6 @@ def _class_of_each_sample(estimator, y):
 
 _CLASS_TARGETS = ("binary", "multiclass", "multiclass-multioutput", "multilabel-indicator")
 _MAX_UNDECLARED_CLASSES = 50
-
-
-def _earlier_score_key(results, refit):
-    """The column of an earlier search's ``cv_results_`` to learn from."""
-    if "mean_test_score" in results:
-        return "mean_test_score"
-    if isinstance(refit, str) and f"mean_test_{refit}" in results:
-        return f"mean_test_{refit}"
-    keys = [k for k in results if k.startswith("mean_test_")]
-    if not keys:
-        raise ValueError("initial_results has no mean_test_* column to learn from.")
-    return keys[0]
 
 
 def _fixed_splits(cv, estimator, X, y, split_params):

@@ -20,6 +20,8 @@ from . import _compat
 from ._budget import TimeBudget
 from ._halving import SubsampledSplits
 from ._history import Batch
+from ._report import score_column
+from ._store import evaluation_key
 
 __all__ = ["SearchRun", "STORED_KEYS"]
 
@@ -200,7 +202,7 @@ class SearchRun:
             # Said once, by cv_results_ at the end of the fit, as sklearn does.
             warnings.filterwarnings("ignore", message="One or more of the")
             results = _compat.format_results(search, candidates, len(splits), flat, None)
-        scores = np.asarray(results[driving_key(search, results)], dtype=float)
+        scores = np.asarray(results[score_column(results, search.refit)], dtype=float)
         details = [{"params": c, "outs": row} for c, row in zip(candidates, outs)]
         return scores, details
 
@@ -219,8 +221,6 @@ class SearchRun:
         """Store keys of every (trial, split), and the stored outputs."""
         if self.store is None:
             return None, {}
-        from ._store import evaluation_key
-
         keys = [
             [evaluation_key(t.key, batch.resource, train, test) for train, test in splits]
             for t in batch.trials
@@ -337,15 +337,6 @@ def batch_name(batch):
     if batch.phase == "halving":
         return f"halving stage {batch.stage} rung {batch.rung}"
     return f"{batch.phase} stage {batch.stage}"
-
-
-def driving_key(search, results):
-    """The ``mean_test_*`` column that drives the search."""
-    if "mean_test_score" in results:
-        return "mean_test_score"
-    if isinstance(search.refit, str) and f"mean_test_{search.refit}" in results:
-        return f"mean_test_{search.refit}"
-    return next(key for key in results if key.startswith("mean_test_"))
 
 
 def _driving_split_score(out, search):
