@@ -166,26 +166,27 @@ class SearchRun:
             candidates = [{**c, search.resource: batch.resource} for c in candidates]
         splits = self._splits_for(batch)
         keys, known = self._stored(batch, splits)
-        remaining = [len(splits)] * len(candidates)
-        for i, _ in known:
-            remaining[i] -= 1
-        self.n_run = sum(1 for r in remaining if r > 0)
+        # Each candidate's fits as they arrive; a candidate is finished when
+        # its row is full.
+        rows = [[None] * len(splits) for _ in candidates]
+        for (i, s), out in known.items():
+            rows[i][s] = out
+        self.n_run = sum(1 for row in rows if None in row)
 
         def on_result(i, s, out):
+            rows[i][s] = out
             if self.store is not None:
                 self.store.put(keys[i][s], {k: out.get(k) for k in STORED_KEYS})
-            remaining[i] -= 1
-            if remaining[i] == 0 and search.on_evaluation is not None:
-                self._call_hook(batch, i, candidates[i], outs_so_far[i])
+            if search.on_evaluation is not None and None not in rows[i]:
+                self._call_hook(batch, i, candidates[i], rows[i])
 
-        outs_so_far = _OutsByCandidate(len(candidates), len(splits), known)
         ctx = self._batch_context(batch, len(candidates) * len(splits))
         try:
             outs = self.evaluator.evaluate(
                 candidates,
                 splits,
                 known=known,
-                on_result=outs_so_far.recording(on_result),
+                on_result=on_result,
                 callback_ctx=ctx,
             )
         except ValueError as exc:
@@ -293,25 +294,6 @@ class SearchRun:
             "n_resources": [e.batch.resource for e in evaluations],
         }
         return _compat.format_results(search, params, n_splits, flat, more)
-
-
-class _OutsByCandidate:
-    """The outputs of a batch's fits as they arrive, by candidate."""
-
-    def __init__(self, n_candidates, n_splits, known):
-        self.rows = [[None] * n_splits for _ in range(n_candidates)]
-        for (i, s), out in known.items():
-            self.rows[i][s] = out
-
-    def __getitem__(self, i):
-        return self.rows[i]
-
-    def recording(self, on_result):
-        def record(i, s, out):
-            self.rows[i][s] = out
-            on_result(i, s, out)
-
-        return record
 
 
 def _as_out(record):
