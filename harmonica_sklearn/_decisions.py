@@ -23,7 +23,7 @@ from ._report import (
     stage_effects,
     term_effects,
 )
-from ._restriction import Restriction, refine
+from ._restriction import refine
 from ._spectral import fit_sparse_polynomial, supported_degree
 from ._surrogate import fit_surrogate
 
@@ -321,7 +321,3 @@ def warn_non_finite(scores, where):
             "next; cv_results_ keeps their scores and ranks.",
             UserWarning,
         )
-
-
-def unrestricted(space):
-    return Restriction.unrestricted(space)
