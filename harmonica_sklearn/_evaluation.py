@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+from joblib import effective_n_jobs
 from sklearn.base import clone
 from sklearn.utils.parallel import Parallel, delayed
 
@@ -29,6 +30,31 @@ def _evaluate_pair(tag, estimator, X, y, **kwargs):
     """One (candidate, split) fit in a worker, returned with its tag, so that
     results arriving in any order can be put in their place."""
     return tag, _compat.fit_and_score(estimator, X, y, **kwargs)
+
+
+class _Admission:
+    """Which candidates of one ``evaluate`` call may start (a prefix)."""
+
+    def __init__(self, admit, n_candidates):
+        self.admit = admit
+        self.n_admitted = n_candidates
+        self.handed = self.returned = 0
+
+    def filter(self, pending, make_task):
+        """The tasks of ``pending``, in order, up to the first refused
+        candidate (joblib pulls them as workers free up)."""
+        started = set()
+        self.handed = self.returned = 0
+        for i, s in pending:
+            if i >= self.n_admitted:
+                return
+            if i not in started and self.admit is not None:
+                if not self.admit(i, self.handed - self.returned):
+                    self.n_admitted = i
+                    return
+            started.add(i)
+            self.handed += 1
+            yield make_task(i, s)
 
 
 class CandidateEvaluator:
@@ -133,6 +159,10 @@ class CandidateEvaluator:
         if parallel is not None:
             parallel.__exit__(None, None, None)
 
+    def n_workers(self):
+        """Fits that run at once under the active joblib backend."""
+        return max(1, effective_n_jobs(self.n_jobs))
+
     # --------------------------------------------------------- evaluation
     def evaluate(
         self,
@@ -142,6 +172,7 @@ class CandidateEvaluator:
         known: dict[tuple[int, int], dict] | None = None,
         on_result: Callable[[int, int, dict], None] | None = None,
         callback_ctx=None,
+        admit: Callable[[int, int], bool] | None = None,
     ) -> list[list[dict]]:
         """Cross-validate every candidate on every split.
 
@@ -165,11 +196,18 @@ class CandidateEvaluator:
             ``sequential_subtasks=False``; each pair that runs gets a
             subcontext "candidate-split-evaluation" with
             ``task_id = i * len(splits) + s``, as in ``BaseSearchCV.fit``.
+        admit : callable, default=None
+            ``admit(i, n_in_flight)``, called when candidate ``i``'s first
+            fit is about to be handed to joblib, with the number of fits
+            handed over and not yet returned: False refuses ``i`` and every
+            later candidate (a deadline).  Candidates are started in order,
+            so the ones evaluated are always the first ones.
 
         Returns
         -------
         out : list of list of dict
-            ``out[i][s]``: ``_fit_and_score``'s output for candidate ``i``
+            One row per candidate evaluated (all of them, or the ones
+            ``admit`` let start); ``out[i][s]``: ``_fit_and_score``'s output for candidate ``i``
             on split ``s`` (``return_n_test_samples=True``,
             ``return_times=True``, ``return_parameters=False``), after the
             batch's failure handling, as in ``BaseSearchCV``:
@@ -220,14 +258,20 @@ class CandidateEvaluator:
                 for i, s in pending
             }
 
+        admission = _Admission(admit, n_candidates)
         for retry in range(MAX_LOST_WORKER_RETRIES + 1):
             try:
-                self._run(pending, candidate_params, splits, out, on_result, contexts)
+                self._run(
+                    pending, candidate_params, splits, out, on_result, contexts, admission
+                )
                 break
             except Exception as exc:
                 if not _compat.lost_worker(exc):
                     raise
-                missing = [(i, s) for i, s in pending if out[i][s] is None]
+                missing = [
+                    (i, s) for i, s in pending
+                    if out[i][s] is None and i < admission.n_admitted
+                ]
                 if not missing:
                     break
                 if retry == MAX_LOST_WORKER_RETRIES:
@@ -242,6 +286,9 @@ class CandidateEvaluator:
                 )
                 pending = missing
 
+        out = out[: admission.n_admitted]
+        if not out:
+            return out
         flat = [result for row in out for result in row]
         _compat.warn_or_raise_about_fit_failures(flat, self.error_score)
         # Needed only for a callable scoring that returns a dict (the keys are
@@ -257,7 +304,7 @@ class CandidateEvaluator:
             return {}
         return {"caller": self.caller, "callback_ctx": context}
 
-    def _run(self, pending, candidate_params, splits, out, on_result, contexts):
+    def _run(self, pending, candidate_params, splits, out, on_result, contexts, admission):
         """Run ``pending`` pairs once, filling ``out`` as results arrive."""
         n_candidates, n_splits = len(candidate_params), len(splits)
         fit_kwargs = dict(
@@ -271,8 +318,9 @@ class CandidateEvaluator:
             error_score=self.error_score,
             verbose=self.verbose,
         )
-        tasks = (
-            delayed(_evaluate_pair)(
+        tasks = admission.filter(
+            pending,
+            lambda i, s: delayed(_evaluate_pair)(
                 (i, s),
                 clone(self.base_estimator),
                 self.X,
@@ -284,8 +332,7 @@ class CandidateEvaluator:
                 candidate_progress=(i, n_candidates),
                 **fit_kwargs,
                 **self._callback_kwargs(contexts.get((i, s))),
-            )
-            for i, s in pending
+            ),
         )
         parallel, owned = self._acquire_parallel()
         results = None
@@ -293,6 +340,7 @@ class CandidateEvaluator:
         try:
             results = parallel(tasks)
             for (i, s), result in results:
+                admission.returned += 1
                 out[i][s] = result
                 if on_result is not None:
                     on_result(i, s, result)

@@ -493,3 +493,36 @@ def test_callback_subcontexts_as_in_grid_search(data, splits):
                         known={(0, s): full[0][s] for s in range(3)})
     ids = sorted({task_id for _, _, task_id in _pair_events(recorder)})
     assert ids == list(range(3, 12))
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_admit_starts_a_prefix_of_the_candidates(data, splits, n_jobs):
+    X, y = data
+    params = [{"C": c} for c in (0.1, 1.0, 10.0, 100.0)]
+    asked, seen = [], []
+
+    def admit(i, n_in_flight):
+        asked.append((i, n_in_flight))
+        return i < 2
+
+    out = evaluator(LogisticRegression(), X, y, n_jobs=n_jobs).evaluate(
+        params, splits, admit=admit, on_result=lambda i, s, r: seen.append(i)
+    )
+    assert len(out) == 2 and all(None not in row for row in out)
+    # Asked once per candidate, in order, up to the first refusal.
+    assert [i for i, _ in asked] == [0, 1, 2]
+    assert sorted(set(seen)) == [0, 1]
+    # The first candidate was asked with nothing in flight.
+    assert asked[0][1] == 0
+    full = evaluator(LogisticRegression(), X, y).evaluate(params[:2], splits)
+    assert without_times(out) == without_times(full)
+
+
+def test_admit_refusing_everything_runs_nothing(data, splits):
+    X, y = data
+    ran = []
+    out = evaluator(LogisticRegression(), X, y).evaluate(
+        [{"C": 1.0}], splits, admit=lambda i, n: False,
+        on_result=lambda i, s, r: ran.append(i),
+    )
+    assert out == [] and ran == []
