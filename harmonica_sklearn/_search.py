@@ -16,7 +16,7 @@ from sklearn.utils import indexable
 from sklearn.utils.multiclass import type_of_target
 
 from . import _compat
-from ._budget import resource_costs
+from ._budget import paired_cost_ratios, resource_costs
 from ._compat import BaseSearchCV, HasMethods, Interval, StrOptions
 from ._decisions import MAX_N_ITER
 from ._evaluation import CandidateEvaluator
@@ -533,7 +533,11 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
         self.final_stage_ = optimizer.final_stage_
         self.budget_spent_ = optimizer.budget_spent_
         self.param_importances_ = optimizer.param_importances_
-        self.resource_costs_ = resource_costs(run.budget.costs, self.max_resources_)
+        self.resource_costs_ = resource_costs(
+            run.budget.costs,
+            self.max_resources_,
+            paired_cost_ratios(self.history_, self.max_resources_),
+        )
         self.time_budget_ = None if self.time_budget is None else {
             "budget": float(self.time_budget),
             "used": float(run.budget.elapsed()),
