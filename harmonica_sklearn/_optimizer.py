@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import _decisions as decide
+from ._budget import paired_cost_ratios, relative_cost_function
 from ._halving import halving_schedule, rung_resources
 from ._history import Batch, History, Trial
 from ._report import best_observed, effect_importances, stage_log_line
@@ -284,6 +285,29 @@ final_stage, final_pool, factor, spectral_resource :
         self._pending.trials = self._pending.trials[:n]
         return self._pending
 
+    def resize_pending(self):
+        """Shrink a pending spectral-stage batch to the stage size that the
+        budget, capped since it was drawn (``budget_cap``), plans; returns
+        the pending batch."""
+        batch = self._pending
+        if batch is not None and batch.phase == "spectral":
+            size = max(self._stage_plan()[1], decide.MIN_STAGE_SIZE)
+            batch.trials = batch.trials[:size]
+        return batch
+
+    def budget_share_by_end_of(self, batch):
+        """The share of its budget the plan means to have used when
+        ``batch`` ends: the spectral stages split ``SPECTRAL_SHARE`` of it
+        between them, the rest goes to the final stage.  A client with a time
+        budget stops a stage that runs past its share (measured costs vary
+        tenfold between configurations, so counting candidates is not
+        enough)."""
+        if batch.phase != "spectral":
+            return 1.0
+        n_stages = max(1, self._stage_plan()[0])
+        done = batch.stage - self._first_stage + 1
+        return decide.SPECTRAL_SHARE * min(1.0, done / n_stages)
+
     def confirm_now(self):
         """Stop the run, and return a last batch that evaluates at full
         resource the best candidate seen at a reduced one, when no candidate
@@ -340,6 +364,12 @@ final_stage, final_pool, factor, spectral_resource :
 
     # ------------------------------------------------------------ set-up
     _is_setup = False
+    _first_stage = 1
+    # Whether halving prices a resource level at its measured share of a
+    # full evaluation (from the fit and score times of evaluations told with
+    # details: a client with a time budget sets it) rather than at its
+    # nominal resource / max_resources.
+    measured_costs = False
 
     def _setup(self):
         if self._is_setup:
@@ -368,6 +398,7 @@ final_stage, final_pool, factor, spectral_resource :
         self._started = False
         self._plan_steps = None
         self.budget_cap = float("inf")
+        self._spent_before_plan = 0.0
         self._is_setup = True
 
     def _resolve_resources(self):
@@ -412,9 +443,11 @@ final_stage, final_pool, factor, spectral_resource :
         return self.space_.is_finite() and self.space_.size() <= self.n_iter
 
     def _stage_plan(self):
-        # A resumed run plans what is left of n_iter.
+        # A resumed run plans what is left of n_iter; a capped one what the
+        # cap leaves.
+        spent = self._spent_before_plan if self._started else self.budget_spent_
         return decide.stage_plan(
-            max(0, self.n_iter - self.budget_spent_),
+            max(0, self._n_iter() - spent),
             self.spectral_resource_ / self.max_resources_,
             self.n_stages,
             self.stage_size,
@@ -456,12 +489,16 @@ final_stage, final_pool, factor, spectral_resource :
             )
             self._log(f"exhaustive: {len(trials)} candidates at full resource")
             return
-        n_stages, stage_size = self._stage_plan()
-        if n_stages == 0:
+        self._spent_before_plan = self.budget_spent_
+        if self._stage_plan()[0] == 0:
             self._name_the_mode_without_stages()
         restriction = Restriction.unrestricted(space)
-        first = 1 + max((b.stage for b in self.history_.batches), default=0)
-        for stage in range(first, first + n_stages):
+        first = self._first_stage = 1 + max((b.stage for b in self.history_.batches), default=0)
+        stage = first
+        # The plan is read again before each stage: a client's budget_cap
+        # (a time budget) may have shrunk it.
+        while stage - first < (plan := self._stage_plan())[0]:
+            stage_size = plan[1]
             trials = decide.draw_unseen(
                 space, restriction, stage_size, self._rng, self.history_.seen_keys()
             )
@@ -478,11 +515,18 @@ final_stage, final_pool, factor, spectral_resource :
             self.stages_.append(report)
             self._log(stage_log_line(report, self.resource))
             yield from self._confirm(stage)
+            stage += 1
         final = 1 + max((b.stage for b in self.history_.batches), default=0)
-        if self.final_stage == "halving":
-            yield from self._halving(final, restriction)
-        else:
-            yield from self._random(final, restriction)
+        final_stage = self._halving if self.final_stage == "halving" else self._random
+        yield from final_stage(final, restriction)
+        # A time budget whose plan, priced at measured costs, left time for
+        # more full evaluations: more candidates ranked by the surrogate.
+        while self.measured_costs and self._n_iter() - self.budget_spent_ >= 1:
+            spent = self.budget_spent_
+            final += 1
+            yield from final_stage(final, restriction)
+            if self.budget_spent_ == spent:
+                break
 
     def _confirm(self, stage):
         """Evaluate at full resource the best reduced-resource candidate seen,
@@ -539,7 +583,8 @@ final_stage, final_pool, factor, spectral_resource :
         if budget < 1 - 1e-9 and self._has_full_resource_answer():
             return  # not one more full evaluation: the confirmed answer stands
         schedule = halving_schedule(
-            budget, self.min_resources_, self.max_resources_, self.factor
+            budget, self.min_resources_, self.max_resources_, self.factor,
+            cost=self._measured_cost() if self.measured_costs else None,
         )
         trials = self._final_candidates(restriction, schedule.n_candidates[0])
         for rung, resource in enumerate(schedule.resources):
@@ -569,6 +614,11 @@ final_stage, final_pool, factor, spectral_resource :
             n_keep = decide.halving_keep(len(trials), self.factor)
             trials, scores = self._with_stage_candidates(trials, scores, resource)
             trials = decide.promote(trials, scores, n_keep)
+
+    def _measured_cost(self):
+        return relative_cost_function(
+            paired_cost_ratios(self.history_, self.max_resources_), self.max_resources_
+        )
 
     def _has_full_resource_answer(self):
         """Whether this run evaluated a candidate at full resource (told

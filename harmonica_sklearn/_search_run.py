@@ -67,11 +67,16 @@ class SearchRun:
         self.root_ctx = callback_ctx
         self.search_ctx = None
         self.budget = TimeBudget(search.time_budget, clock=clock)
+        # Measured fit + score seconds per resource level: [sum, count].
+        self.fit_seconds = {}
         self.n_run = 0  # candidates of the last batch that ran at least one fit
 
     # ------------------------------------------------------------ the loop
     def run(self, optimizer):
         """Ask, evaluate, tell until the optimizer is done or time is up."""
+        # With a time budget the plan prices resource levels at what they
+        # were measured to cost, not at their nominal share.
+        optimizer.measured_costs = self.search.time_budget is not None
         if self.root_ctx is not None:
             # With a time budget a batch may run as a pilot and the rest.
             factor = 1 if self.search.time_budget is None else 2
@@ -87,10 +92,9 @@ class SearchRun:
                 told = self._evaluate_in_time(optimizer, batch)
                 if told is None:
                     break
+                # Before telling: the plan's next step reads the cap.
+                self._cap_budget(optimizer, done=len(told[0]) * batch.resource)
                 optimizer.tell_batch(batch, *told)
-                optimizer.budget_cap = optimizer.budget_spent_ + (
-                    self.budget.full_evaluations_left(optimizer.max_resources_)
-                )
                 self._log_progress(optimizer, batch)
         finally:
             if self.search_ctx is not None:
@@ -101,26 +105,61 @@ class SearchRun:
         the deadline (None when nothing does: the run stops).
 
         While the cost of the batch's resource level is unknown, its first
-        trial runs alone and measures it.
+        trial runs alone and measures it; the optimizer then resizes the
+        batch to what the time left affords.  A candidate starts only when
+        its fits, queued behind those still running, are expected to end
+        before the deadline.
         """
-        scores, details = [], []
-        if self.budget.costs.per_candidate(batch.resource) is None:
-            scores, details = (list(part) for part in self._timed(_part(batch, 0, 1)))
-        n_fit = len(scores) + self.budget.affordable(batch.resource, len(batch) - len(scores))
-        self.budget.cut_short |= n_fit < len(batch)
-        if n_fit == 0:
+        scores, details = np.empty(0), []
+        if self.budget.costs.per_candidate(batch.resource) is None and len(batch) > 1:
+            scores, details = self._timed(_part(batch, 0, 1))
+            self._cap_budget(optimizer, done=batch.resource)
+            batch = optimizer.resize_pending() or batch
+        if len(batch) > len(scores):
+            share = optimizer.budget_share_by_end_of(batch)
+            more_scores, more_details = self._timed(
+                _part(batch, len(scores), len(batch)), deadline=self.budget.by_share(share)
+            )
+            scores = np.concatenate([scores, more_scores])
+            details += more_details
+        if len(scores) < len(batch):
+            self.budget.cut_short = True
+        if len(scores) == 0:
             # Out of time: end with a full-resource answer all the same (one
             # full evaluation past the budget at most).
             last = optimizer.confirm_now()
             if last is not None:
                 optimizer.tell_batch(last, *self._timed(last))
             return None
-        optimizer.truncate_pending(n_fit)
-        if n_fit > len(scores):
-            more_scores, more_details = self._timed(_part(batch, len(scores), n_fit))
-            scores += list(more_scores)
-            details += list(more_details)
-        return np.array(scores), details
+        optimizer.truncate_pending(len(scores))
+        return scores, details
+
+    def _cap_budget(self, optimizer, done):
+        """Cap the optimizer's budget at what the time left affords, after
+        ``done`` resource units of the pending batch have run."""
+        optimizer.budget_cap = (
+            optimizer.budget_spent_
+            + done / optimizer.max_resources_
+            + self.budget.full_evaluations_left(optimizer.max_resources_)
+        )
+        # The time left no longer affords n_iter: the plan shrinks.
+        self.budget.cut_short |= optimizer.budget_cap < optimizer.n_iter
+
+    def _admit(self, resource, deadline):
+        """``admit(i, n_in_flight)`` for the evaluator: a candidate starts when
+        its fits, queued behind the fits in flight, should end before
+        ``deadline`` at the measured seconds per fit of ``resource``."""
+        n_splits, n_workers = len(self.splits), self.evaluator.n_workers()
+
+        def admit(i, n_in_flight):
+            seconds = self.fit_seconds.get(resource)
+            if seconds is None:
+                return True  # nothing measured yet: this fit measures it
+            mean = seconds[0] / seconds[1]
+            ends = self.budget.clock() + (n_in_flight + n_splits) * mean / n_workers
+            return ends <= deadline
+
+        return admit
 
     def _log_progress(self, optimizer, batch):
         """``verbose`` line after a batch: time so far, and an estimate of
@@ -140,22 +179,23 @@ class SearchRun:
             f"({optimizer.budget_spent_:.1f} of n_iter={self.search.n_iter} used)"
         )
 
-    def _timed(self, batch):
+    def _timed(self, batch, deadline=None):
         start = self.budget.clock()
-        scores, details = self.evaluate(batch)
+        scores, details = self.evaluate(batch, deadline=deadline)
         # Candidates read back from the checkpoint cost nothing: they would
         # make the level look cheaper than it is.
         self.budget.costs.record(batch.resource, self.n_run, self.budget.clock() - start)
         return scores, details
 
     # ------------------------------------------------------------ one batch
-    def evaluate(self, batch):
-        """Cross-validate the trials of ``batch``.
+    def evaluate(self, batch, deadline=None):
+        """Cross-validate the trials of ``batch`` (with a ``deadline``, the
+        first ones that can end before it, on the clock of the budget).
 
         Returns
         -------
         scores : ndarray
-            The driving mean test score of each trial.
+            The driving mean test score of each trial evaluated.
         details : list of dict
             Per trial, the ``params`` the estimator got and the per-split
             ``outs`` of ``_fit_and_score``.
@@ -171,10 +211,13 @@ class SearchRun:
         rows = [[None] * len(splits) for _ in candidates]
         for (i, s), out in known.items():
             rows[i][s] = out
-        self.n_run = sum(1 for row in rows if None in row)
+        runs = [None in row for row in rows]
 
         def on_result(i, s, out):
             rows[i][s] = out
+            total = self.fit_seconds.setdefault(batch.resource, [0.0, 0])
+            total[0] += out["fit_time"] + out["score_time"]
+            total[1] += 1
             if self.store is not None:
                 self.store.put(keys[i][s], {k: out.get(k) for k in STORED_KEYS})
             if search.on_evaluation is not None and None not in rows[i]:
@@ -188,6 +231,7 @@ class SearchRun:
                 known=known,
                 on_result=on_result,
                 callback_ctx=ctx,
+                admit=None if deadline is None else self._admit(batch.resource, deadline),
             )
         except ValueError as exc:
             if batch.resource < search.max_resources_ and _all_fits_failed(exc):
@@ -198,6 +242,10 @@ class SearchRun:
                 # Also when a batch fails: a task left open would keep a
                 # progress bar waiting.
                 ctx.call_on_fit_task_end(estimator=search)
+        candidates = candidates[: len(outs)]
+        self.n_run = sum(runs[: len(outs)])
+        if not outs:
+            return np.empty(0), []
         flat = [out for row in outs for out in row]
         with warnings.catch_warnings():
             # Said once, by cv_results_ at the end of the fit, as sklearn does.

@@ -2,6 +2,7 @@
 clock that the estimator's fits advance (no wall-clock timing)."""
 
 import math
+import time
 import warnings
 
 import numpy as np
@@ -10,6 +11,9 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from harmonica_sklearn import HarmonicaSearchCV
 from harmonica_sklearn import _search
+from harmonica_sklearn._budget import paired_cost_ratios, relative_cost_function
+from harmonica_sklearn._halving import halving_schedule, schedule_cost
+from harmonica_sklearn._history import Batch, History, Trial
 
 SPACE = {
     "a": list(range(8)),
@@ -57,6 +61,8 @@ class TimedRegressor(RegressorMixin, BaseEstimator):
 def fake_clock(monkeypatch):
     CLOCK.now = 0.0
     monkeypatch.setattr(_search, "_clock", CLOCK)
+    # The fit and score times that _fit_and_score records, too.
+    monkeypatch.setattr(time, "time", CLOCK)
     return CLOCK
 
 
@@ -151,3 +157,79 @@ def test_bad_time_budgets_are_refused_by_name(value, error, message, fake_clock)
     with pytest.raises(error, match=message):
         search(time_budget=value)
     assert fake_clock.now == 0.0  # before any fit
+
+
+# ---------------------------------------------- planning with measured costs
+def test_a_time_budget_sizes_the_stages_to_leave_time_for_the_final_stage():
+    planned = search(n_iter=200, min_train_rows=0).cv_results_
+    n_planned = int(np.sum(np.asarray(planned["phase"]) == "spectral"))
+    s = search(time_budget=1000.0, min_train_rows=0)
+    phases = np.asarray(s.cv_results_["phase"])
+    full = np.asarray(s.cv_results_["n_resources"]) == s.max_resources_
+    # The first stage shrank to the time left (it alone would have taken
+    # all of it at n_iter's size), so the run still confirmed its best and
+    # ran a successive halving up to full resource.
+    assert np.sum(phases == "spectral") < n_planned / 2
+    assert np.sum(phases == "confirm") == 1
+    assert np.sum(full & (phases == "halving")) >= 2
+
+
+def details(seconds, n_splits=3):
+    out = {"fit_time": seconds / n_splits, "score_time": 0.0}
+    return {"params": {}, "outs": [dict(out) for _ in range(n_splits)]}
+
+
+def test_paired_cost_ratios_compare_the_same_candidates():
+    history = History()
+    trials = [Trial({"a": i}, ("k", i), None, None) for i in range(4)]
+    # At a third of the resource, two cheap configurations (1 s) and two
+    # slow ones (6 s); only a slow one (10 s at full) reached full resource.
+    history.add(
+        Batch(trials, 1, "spectral", 0, 100, None), [0.0] * 4,
+        [details(1), details(1), details(6), details(6)],
+    )
+    history.add(Batch([trials[2]], 1, "confirm", 0, 300, None), [0.0], [details(10)])
+    paired = paired_cost_ratios(history, 300)
+    # 0.6, where comparing the levels' averages (3.5 s / 10 s) says 0.35.
+    assert paired == {100: (pytest.approx(0.6), 1)}
+    cost = relative_cost_function(paired, 300)
+    assert cost(100) == pytest.approx(0.6)
+    assert cost(300) == 1.0
+    # An unmeasured level follows the power law through the measured one.
+    assert cost(33) == pytest.approx((33 / 300) ** (math.log(0.6) / math.log(1 / 3)))
+    assert relative_cost_function({}, 300)(100) == pytest.approx(1 / 3)
+
+
+def test_told_evaluations_without_times_are_not_paired():
+    history = History()
+    trial = Trial({"a": 0}, ("k", 0), None, None)
+    history.add(Batch([trial], 0, "told", 0, 300, None), [0.0])
+    history.add(Batch([trial], 1, "spectral", 0, 100, None), [0.0], [details(1)])
+    assert paired_cost_ratios(history, 300) == {}
+
+
+def test_measured_costs_drop_the_rungs_that_are_barely_cheaper():
+    assert halving_schedule(20, 33, 300, 3).resources == [33, 100, 300]
+    # Gradient boosting on rows: a third costs 0.6 of a full fit.
+    boosting = relative_cost_function({100: (0.6, 3)}, 300)
+    schedule = halving_schedule(20, 33, 300, 3, cost=boosting)
+    assert schedule.resources == [300] and schedule.n_candidates == [20]
+    # A third at 0.45 of a full fit (a ninth then at 0.2): every rung is
+    # kept, priced at what it costs, so fewer candidates start.
+    sublinear = relative_cost_function({100: (0.45, 3)}, 300)
+    schedule = halving_schedule(20, 33, 300, 3, cost=sublinear)
+    assert schedule.resources == [33, 100, 300]
+    assert schedule_cost(schedule.n_candidates, schedule.resources, 300, sublinear) <= 20
+    nominal = halving_schedule(20, 33, 300, 3)
+    assert schedule.n_candidates[0] < nominal.n_candidates[0]
+
+
+def test_with_a_time_budget_a_costly_subsample_is_not_used_for_halving():
+    # 30 s of overhead per fit: a ninth of the rows costs 0.6 of a full fit.
+    s = search(
+        estimator=TimedRegressor(overhead=30.0), time_budget=3000.0, min_train_rows=0
+    )
+    phases = np.asarray(s.cv_results_["phase"])
+    resources = np.asarray(s.cv_results_["n_resources"])
+    assert set(resources[phases == "halving"]) == {s.max_resources_}
+    assert s.resource_costs_[1000]["relative_cost"] > 0.5
