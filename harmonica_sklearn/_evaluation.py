@@ -173,6 +173,7 @@ class CandidateEvaluator:
         on_result: Callable[[int, int, dict], None] | None = None,
         callback_ctx=None,
         admit: Callable[[int, int], bool] | None = None,
+        order=None,
     ) -> list[list[dict]]:
         """Cross-validate every candidate on every split.
 
@@ -202,6 +203,9 @@ class CandidateEvaluator:
             handed over and not yet returned: False refuses ``i`` and every
             later candidate (a deadline).  Candidates are started in order,
             so the ones evaluated are always the first ones.
+        order : sequence of int, default=None
+            The candidates in the order their fits start (without ``admit``
+            only); the results do not depend on it.
 
         Returns
         -------
@@ -237,9 +241,9 @@ class CandidateEvaluator:
                 )
             # A copy: insert_error_scores works in place.
             out[i][s] = dict(result)
-        pending = [
-            (i, s) for i in range(n_candidates) for s in range(n_splits) if out[i][s] is None
-        ]
+        if order is None or admit is not None:
+            order = range(n_candidates)
+        pending = [(i, s) for i in order for s in range(n_splits) if out[i][s] is None]
         if self.verbose > 0:
             n_known = n_candidates * n_splits - len(pending)
             print(

@@ -526,3 +526,16 @@ def test_admit_refusing_everything_runs_nothing(data, splits):
         on_result=lambda i, s, r: ran.append(i),
     )
     assert out == [] and ran == []
+
+
+def test_order_sets_the_dispatch_order_not_the_results(data, splits):
+    X, y = data
+    params = [{"C": c} for c in (0.1, 1.0, 10.0)]
+    started = []
+    out = evaluator(LogisticRegression(), X, y, n_jobs=1).evaluate(
+        params, splits, order=[2, 0, 1], on_result=lambda i, s, r: started.append(i)
+    )
+    # One worker: the fits run in the order given, candidate by candidate.
+    assert started == [2] * 3 + [0] * 3 + [1] * 3
+    default = evaluator(LogisticRegression(), X, y, n_jobs=1).evaluate(params, splits)
+    assert without_times(out) == without_times(default)
