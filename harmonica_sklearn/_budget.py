@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "CostModel",
     "TimeBudget",
+    "longest_first",
     "paired_cost_ratios",
     "relative_cost_function",
     "resource_costs",
@@ -26,20 +27,36 @@ __all__ = [
 # The search ends this share of the budget early rather than late: a batch
 # whose estimated end falls after deadline - margin is cut.
 SAFETY_MARGIN = 0.02
+# The fit-time model behind longest_first reads at most this many of the
+# latest timed evaluations.
+MAX_TIMED_EVALUATIONS = 2000
 
 
 @dataclass
 class CostModel:
-    """Measured wall seconds per candidate, per resource level."""
+    """Measured wall seconds per candidate (batches) and per fit (fit +
+    score seconds of each cross-validation split), per resource level."""
 
     seconds: dict = field(default_factory=dict)
     counts: dict = field(default_factory=dict)
+    fits: dict = field(default_factory=dict)
 
     def record(self, resource, n_candidates, wall_seconds):
         if n_candidates <= 0:
             return
         self.seconds[resource] = self.seconds.get(resource, 0.0) + wall_seconds
         self.counts[resource] = self.counts.get(resource, 0) + n_candidates
+
+    def record_fit(self, resource, seconds):
+        total, count = self.fits.get(resource, (0.0, 0))
+        self.fits[resource] = (total + seconds, count + 1)
+
+    def fit_seconds(self, resource):
+        """Mean fit + score seconds of one split at ``resource``, or None."""
+        if resource not in self.fits:
+            return None
+        total, count = self.fits[resource]
+        return total / count
 
     def per_candidate(self, resource):
         """Seconds one candidate at ``resource`` takes, or None if unknown.
@@ -56,6 +73,18 @@ class CostModel:
         above = [r for r in self.counts if r > resource]
         known = min(above) if above else max(self.counts)
         return self.seconds[known] / self.counts[known] * resource / known
+
+    def full_candidate_seconds(self, max_resources, fits_per_worker, cost):
+        """Wall seconds a full-resource candidate adds to a batch that keeps
+        the workers busy: its splits' mean fit seconds times
+        ``fits_per_worker`` (splits / workers), scaled from the largest
+        measured level by ``cost`` (:func:`relative_cost_function`) when no
+        fit ran at full resource.  None while nothing is measured."""
+        measured = [r for r in self.fits if r <= max_resources]
+        if not measured:
+            return self.per_candidate(max_resources)
+        level = max(measured)
+        return self.fit_seconds(level) * fits_per_worker / cost(level)
 
 
 def evaluation_seconds(evaluation):
@@ -128,6 +157,50 @@ def relative_cost_function(paired, max_resources):
     return cost
 
 
+def longest_first(space, history, trials, resource):
+    """An order in which to dispatch ``trials`` at ``resource``: longest
+    predicted evaluation first (None when nothing predicts it).
+
+    At a barrier (the end of a stage or rung) workers wait for the last
+    fits; starting the long ones first leaves short ones for the end (the
+    longest-processing-time rule).  A trial evaluated before (a promoted
+    one) is predicted by its own measured seconds; the others by a ridge
+    regression of the log seconds of every timed evaluation on the
+    candidates' bits and the log resource.  Only the order in which fits
+    start changes: every result is the same, whatever the order.
+    """
+    if len(trials) < 2 or any(t.index is None for t in trials):
+        return None
+    timed = [
+        (e, seconds)
+        for e in history
+        if e.trial.index is not None
+        and (seconds := evaluation_seconds(e)) is not None
+        and seconds > 0
+    ]
+    if not timed:
+        return None
+    own = {e.trial.key: (e.resource, seconds) for e, seconds in timed if e.resource <= resource}
+    # The latest evaluations are enough to rank a batch, and bound the work.
+    timed = timed[-MAX_TIMED_EVALUATIONS:]
+
+    def features(indices, resources):
+        bits = space.encode(np.asarray(indices)).astype(float)
+        return np.column_stack([np.ones(len(bits)), np.log(resources), bits])
+
+    X = features([e.trial.index for e, _ in timed], [e.resource for e, _ in timed])
+    y = np.log([seconds for _, seconds in timed])
+    penalty = np.eye(X.shape[1])
+    penalty[0, 0] = 0.0  # the intercept is not shrunk
+    weights = np.linalg.solve(X.T @ X + penalty, X.T @ y)
+    predicted = features([t.index for t in trials], [resource] * len(trials)) @ weights
+    for i, trial in enumerate(trials):
+        if trial.key in own:
+            measured_at, seconds = own[trial.key]
+            predicted[i] = np.log(seconds) + weights[1] * np.log(resource / measured_at)
+    return np.argsort(-predicted, kind="stable")
+
+
 class TimeBudget:
     """A deadline, and what fits before it.
 
@@ -160,20 +233,11 @@ class TimeBudget:
     def elapsed(self):
         return self.clock() - self.start
 
-    def affordable(self, resource, n_candidates):
-        """How many of ``n_candidates`` at ``resource`` finish in time
-        (all of them while the cost is unknown)."""
-        cost = self.costs.per_candidate(resource)
-        if cost is None or cost <= 0:
-            return n_candidates
-        return min(n_candidates, int(math.floor(self.remaining() / cost)))
-
-    def full_evaluations_left(self, max_resources):
+    def full_evaluations_left(self, seconds_per_full_candidate):
         """The remaining time in full-resource evaluations (inf if unknown)."""
-        cost = self.costs.per_candidate(max_resources)
-        if cost is None or cost <= 0:
+        if seconds_per_full_candidate is None or seconds_per_full_candidate <= 0:
             return math.inf
-        return self.remaining() / cost
+        return self.remaining() / seconds_per_full_candidate
 
 
 def resource_costs(costs, max_resources, paired=None):

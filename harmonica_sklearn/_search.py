@@ -181,11 +181,14 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
         space or the scoring) must be defined at module level.
     time_budget : float or None, default=None
         Wall-clock seconds the search may spend (the refit comes on top).
-        Batches are cut to what the measured cost per candidate says will
-        finish in time, and the search ends with the best candidate
-        evaluated at full resource (one more full evaluation past the
-        budget at most, when none was made yet).  ``n_iter`` still caps
-        the budget.  Results then depend on the machine's speed: a fixed
+        The search then plans with measured costs: the stages are sized to
+        the time left, halving rungs are priced at what their resource
+        levels were measured to cost (and dropped when barely cheaper than
+        the next), a candidate starts only if it should end before the
+        deadline, and the search ends with the best candidate evaluated at
+        full resource (one more full evaluation past the budget at most,
+        when none was made yet).  ``n_iter`` still caps the number of
+        evaluations.  Results then depend on the machine's speed: a fixed
         ``random_state`` no longer gives the same search.
     min_train_rows : int, default=1000
         With ``resource="n_samples"``, the smallest number of training rows
@@ -271,12 +274,16 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
         Per resource level: ``n_evaluations``, ``seconds_per_candidate``
         (wall seconds of its batches per candidate, all folds),
         ``charged`` (the share of a full evaluation ``n_iter`` counts),
-        ``relative_cost`` (the measured share) and ``undercount``
+        ``relative_cost`` (the measured share: the median ratio of fit +
+        score seconds over the ``n_paired`` candidates evaluated at this
+        level and at full resource, or, when ``n_paired`` is 0, the ratio
+        of the levels' seconds per candidate) and ``undercount``
         (relative_cost / charged).  A ``UserWarning`` says when a level
         cost over twice its charge.
     time_budget_ : dict or None
         With ``time_budget``: ``budget``, ``used`` (seconds) and
-        ``stopped_early`` (whether the budget cut the plan short).
+        ``stopped_early`` (whether the time, not ``n_iter``, ended the search:
+        a batch cut, or the plan shrunk to the time left).
     history_ : History
         Every evaluation in order (the optimizer's record, from which
         ``cv_results_`` is derived); ``warm_start`` continues from it.

@@ -11,13 +11,19 @@ scores back.  ``cv_results_`` is derived from the optimizer's history.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 
 import numpy as np
 
 from . import _compat
-from ._budget import TimeBudget
+from ._budget import (
+    TimeBudget,
+    longest_first,
+    paired_cost_ratios,
+    relative_cost_function,
+)
 from ._halving import SubsampledSplits
 from ._history import Batch
 from ._report import score_column
@@ -67,8 +73,7 @@ class SearchRun:
         self.root_ctx = callback_ctx
         self.search_ctx = None
         self.budget = TimeBudget(search.time_budget, clock=clock)
-        # Measured fit + score seconds per resource level: [sum, count].
-        self.fit_seconds = {}
+        self.optimizer = None
         self.n_run = 0  # candidates of the last batch that ran at least one fit
 
     # ------------------------------------------------------------ the loop
@@ -77,6 +82,7 @@ class SearchRun:
         # With a time budget the plan prices resource levels at what they
         # were measured to cost, not at their nominal share.
         optimizer.measured_costs = self.search.time_budget is not None
+        self.optimizer = optimizer
         if self.root_ctx is not None:
             # With a time budget a batch may run as a pilot and the rest.
             factor = 1 if self.search.time_budget is None else 2
@@ -104,16 +110,19 @@ class SearchRun:
         """Scores and details of the part of ``batch`` that finishes before
         the deadline (None when nothing does: the run stops).
 
-        While the cost of the batch's resource level is unknown, its first
-        trial runs alone and measures it; the optimizer then resizes the
-        batch to what the time left affords.  A candidate starts only when
-        its fits, queued behind those still running, are expected to end
-        before the deadline.
+        While nothing is measured yet, the batch's first trials (enough to
+        keep every worker busy) run as a pilot; the optimizer then resizes
+        the batch to what the time left affords.  A candidate starts only
+        when its fits, queued behind those still running, are expected to
+        end before the deadline.
         """
         scores, details = np.empty(0), []
         if self.budget.costs.per_candidate(batch.resource) is None and len(batch) > 1:
-            scores, details = self._timed(_part(batch, 0, 1))
-            self._cap_budget(optimizer, done=batch.resource)
+            n_pilot = min(
+                len(batch) - 1, math.ceil(self.evaluator.n_workers() / len(self.splits))
+            )
+            scores, details = self._timed(_part(batch, 0, n_pilot))
+            self._cap_budget(optimizer, done=n_pilot * batch.resource)
             batch = optimizer.resize_pending() or batch
         if len(batch) > len(scores):
             share = optimizer.budget_share_by_end_of(batch)
@@ -137,10 +146,18 @@ class SearchRun:
     def _cap_budget(self, optimizer, done):
         """Cap the optimizer's budget at what the time left affords, after
         ``done`` resource units of the pending batch have run."""
+        max_resources = optimizer.max_resources_
+        seconds = self.budget.costs.full_candidate_seconds(
+            max_resources,
+            len(self.splits) / self.evaluator.n_workers(),
+            relative_cost_function(
+                paired_cost_ratios(optimizer.history_, max_resources), max_resources
+            ),
+        )
         optimizer.budget_cap = (
             optimizer.budget_spent_
-            + done / optimizer.max_resources_
-            + self.budget.full_evaluations_left(optimizer.max_resources_)
+            + done / max_resources
+            + self.budget.full_evaluations_left(seconds)
         )
         # The time left no longer affords n_iter: the plan shrinks.
         self.budget.cut_short |= optimizer.budget_cap < optimizer.n_iter
@@ -152,10 +169,9 @@ class SearchRun:
         n_splits, n_workers = len(self.splits), self.evaluator.n_workers()
 
         def admit(i, n_in_flight):
-            seconds = self.fit_seconds.get(resource)
-            if seconds is None:
+            mean = self.budget.costs.fit_seconds(resource)
+            if mean is None:
                 return True  # nothing measured yet: this fit measures it
-            mean = seconds[0] / seconds[1]
             ends = self.budget.clock() + (n_in_flight + n_splits) * mean / n_workers
             return ends <= deadline
 
@@ -215,9 +231,7 @@ class SearchRun:
 
         def on_result(i, s, out):
             rows[i][s] = out
-            total = self.fit_seconds.setdefault(batch.resource, [0.0, 0])
-            total[0] += out["fit_time"] + out["score_time"]
-            total[1] += 1
+            self.budget.costs.record_fit(batch.resource, out["fit_time"] + out["score_time"])
             if self.store is not None:
                 self.store.put(keys[i][s], {k: out.get(k) for k in STORED_KEYS})
             if search.on_evaluation is not None and None not in rows[i]:
@@ -232,6 +246,7 @@ class SearchRun:
                 on_result=on_result,
                 callback_ctx=ctx,
                 admit=None if deadline is None else self._admit(batch.resource, deadline),
+                order=self._dispatch_order(batch) if deadline is None else None,
             )
         except ValueError as exc:
             if batch.resource < search.max_resources_ and _all_fits_failed(exc):
@@ -254,6 +269,12 @@ class SearchRun:
         scores = np.asarray(results[score_column(results, search.refit)], dtype=float)
         details = [{"params": c, "outs": row} for c, row in zip(candidates, outs)]
         return scores, details
+
+    def _dispatch_order(self, batch):
+        optimizer = self.optimizer
+        if optimizer is None:
+            return None
+        return longest_first(optimizer.space_, optimizer.history_, batch.trials, batch.resource)
 
     def _splits_for(self, batch):
         if batch.seed is None:

@@ -11,7 +11,15 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from harmonica_sklearn import HarmonicaSearchCV
 from harmonica_sklearn import _search
-from harmonica_sklearn._budget import paired_cost_ratios, relative_cost_function
+from harmonica_sklearn._budget import (
+    CostModel,
+    longest_first,
+    paired_cost_ratios,
+    relative_cost_function,
+)
+from harmonica_sklearn._decisions import draw_unseen
+from harmonica_sklearn._restriction import Restriction
+from harmonica_sklearn._space import SearchSpace
 from harmonica_sklearn._halving import halving_schedule, schedule_cost
 from harmonica_sklearn._history import Batch, History, Trial
 
@@ -233,3 +241,69 @@ def test_with_a_time_budget_a_costly_subsample_is_not_used_for_halving():
     resources = np.asarray(s.cv_results_["n_resources"])
     assert set(resources[phases == "halving"]) == {s.max_resources_}
     assert s.resource_costs_[1000]["relative_cost"] > 0.5
+
+
+def test_longest_first_puts_the_slow_configurations_first():
+    space = SearchSpace.from_param_space({"slow": [False, True], "x": [0, 1, 2, 3]})
+    rng = np.random.RandomState(0)
+    seen = draw_unseen(space, Restriction.unrestricted(space), 6, rng, set())
+    history = History()
+    seconds = [10.0 if t.params["slow"] else 1.0 for t in seen]
+    history.add(
+        Batch(seen, 1, "spectral", 0, 100, None), [0.0] * len(seen),
+        [details(s) for s in seconds],
+    )
+    new = draw_unseen(space, Restriction.unrestricted(space), 2, rng, set())
+    trials = new + seen[:2]
+    order = longest_first(space, history, trials, 300)
+    predicted_slow = [trials[i].params["slow"] for i in order]
+    assert predicted_slow == sorted(predicted_slow, reverse=True)
+    # Nothing timed, or a grid's trials (no codes): no order.
+    assert longest_first(space, History(), trials, 300) is None
+    grid = [Trial({"slow": True, "x": 0}, ("grid", 0), None, None)] * 2
+    assert longest_first(space, history, grid, 300) is None
+
+
+def test_a_full_candidate_is_priced_from_fit_seconds_and_measured_costs():
+    costs = CostModel()
+    assert costs.full_candidate_seconds(300, 1.5, lambda r: r / 300) is None
+    for seconds in (1.0, 3.0):
+        costs.record_fit(100, seconds)
+    # 3 splits on 2 workers: 1.5 fits per worker; a third costs half a full.
+    half = relative_cost_function({100: (0.5, 2)}, 300)
+    assert costs.full_candidate_seconds(300, 1.5, half) == pytest.approx(2.0 * 1.5 / 0.5)
+    costs.record_fit(300, 5.0)
+    assert costs.full_candidate_seconds(300, 1.5, half) == pytest.approx(7.5)
+
+
+class SlowingRegressor(TimedRegressor):
+    """A TimedRegressor whose fits take five times longer after the first
+    three (the pilot): a pilot that made the stage look cheap."""
+
+    n_fits = 0
+
+    def fit(self, X, y=None):
+        SlowingRegressor.n_fits += 1
+        slow = 1 if SlowingRegressor.n_fits <= 3 else 5
+        CLOCK.now += slow * (self.overhead + self.seconds_per_row * len(X))
+        return self
+
+
+def test_the_spectral_stages_stop_at_their_share_of_the_time_budget(fake_clock):
+    ends = {}
+
+    def record(evaluation):
+        ends.setdefault(evaluation["phase"], []).append(fake_clock.now)
+
+    budget = 3000.0
+    SlowingRegressor.n_fits = 0
+    search(
+        estimator=SlowingRegressor(), time_budget=budget, min_train_rows=0,
+        on_evaluation=record,
+    )
+    one_candidate = 5 * 3 * (1.0 + 0.01 * 667)  # 3 slow folds of a third of the rows
+    assert max(ends["spectral"]) <= 0.6 * budget + one_candidate
+    # The rest of the budget went to the confirmation and the final stage.
+    assert "confirm" in ends
+    assert min(ends["halving"]) > max(ends["spectral"])
+    assert max(ends["halving"]) <= budget
