@@ -921,6 +921,13 @@ def _cost_lines(search):
                 )
                 + f" (candidates x {search.resource}; the best 1/{search.factor:g} go on)"
             )
+    if not np.any(np.nan_to_num(fit + score)):
+        # An ask-and-tell run: the client timed nothing the optimizer saw.
+        lines.append(f"    {search.resource:>12}  evaluations  (times not measured)")
+        lines.extend(
+            f"    {r:>12}  {int(np.sum(resources == r)):>11}" for r in np.unique(resources)
+        )
+        return lines
     header = f"{search.resource:>12}  evaluations  fit + score per fold  all folds"
     lines.append("    " + header)
     for r in np.unique(resources):
