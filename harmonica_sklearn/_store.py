@@ -391,9 +391,9 @@ class EvaluationStore:
         )
         if different:
             raise ValueError(
-                f"{shown} holds evaluations of a different search: its "
-                f"{', '.join(different)} differ from this fit's: use another "
-                "directory or delete this one."
+                f"{shown} holds evaluations of a different search (not the same "
+                f"{', '.join(different)} as this fit): use another directory or "
+                "delete this one."
             )
 
     # ------------------------------------------------------------ reading

@@ -132,12 +132,12 @@ def test_a_corrupt_entry_is_recomputed(tmp_path, uninterrupted):
 @pytest.mark.parametrize(
     "change, match",
     [
-        ({"X": X + 1}, "its data differ"),
-        ({"space": {**SPACE, "c": ["x", "y"]}}, "its param_space differ"),
-        ({"sample_weight": np.linspace(1, 2, 60)}, "its fit params differ"),
-        ({"cv": 4}, "its splits differ"),
-        ({"estimator": CountingRegressor(delay=0.001)}, "its estimator differ"),
-        ({"scoring": "neg_mean_squared_error"}, "its scoring differ"),
+        ({"X": X + 1}, "not the same data as this fit"),
+        ({"space": {**SPACE, "c": ["x", "y"]}}, "not the same param_space as this fit"),
+        ({"sample_weight": np.linspace(1, 2, 60)}, "not the same fit params as this fit"),
+        ({"cv": 4}, "not the same splits as this fit"),
+        ({"estimator": CountingRegressor(delay=0.001)}, "not the same estimator as this fit"),
+        ({"scoring": "neg_mean_squared_error"}, "not the same scoring as this fit"),
     ],
 )
 def test_a_store_of_another_search_is_refused(tmp_path, change, match):
@@ -246,7 +246,7 @@ def test_one_store_for_different_data_is_refused_inside_nested_cv(tmp_path):
     from sklearn.model_selection import cross_val_score
 
     inner = make_search(checkpoint=tmp_path / "inner").set_params(refit=True)
-    with pytest.raises(ValueError, match="its data differ"):
+    with pytest.raises(ValueError, match="not the same data as this fit"):
         cross_val_score(inner, X, Y, cv=2, error_score="raise")
 
 

@@ -608,17 +608,17 @@ def test_a_store_of_another_search_is_refused_naming_what_differs(tmp_path):
     with pytest.raises(ValueError) as error:
         EvaluationStore.open(tmp_path / "store", other)
     assert (tmp_path / "store" / STORE_FILE).read_bytes() == before
-    assert "its data, fit params differ from this fit's: use another directory or " \
+    assert "(not the same data, fit params as this fit): use another directory or " \
            "delete this one" in str(error.value)
     assert str(tmp_path / "store") in str(error.value)
-    with pytest.raises(ValueError, match="its new differ"):
+    with pytest.raises(ValueError, match="not the same new as this fit"):
         EvaluationStore.open(tmp_path / "store", {**FP, "new": "x"})
 
 
 def test_sample_weight_changed_at_the_second_fit_is_refused(tmp_path):
     EvaluationStore.open(tmp_path / "store", rich_fingerprint()).close()
     reweighted = fingerprint(**problem(fit_params={"model__sample_weight": np.ones(20)}))
-    with pytest.raises(ValueError, match="its fit params differ"):
+    with pytest.raises(ValueError, match="not the same fit params as this fit"):
         EvaluationStore.open(tmp_path / "store", reweighted)
 
 
@@ -658,7 +658,7 @@ def test_creation_race_between_processes(tmp_path):
     opened = [out.split()[1] for out, _ in outputs if out.startswith("opened")]
     refused = [out for out, _ in outputs if out.startswith("refused")]
     assert len(opened) == 2 and opened[0] == opened[1], outputs
-    assert len(refused) == 2 and all("its data differ" in out for out in refused)
+    assert len(refused) == 2 and all("not the same data as this fit" in out for out in refused)
     with EvaluationStore.open(path, {"data": opened[0]}):
         pass
 
@@ -683,7 +683,7 @@ def test_creation_race_between_threads(tmp_path):
         for t in threads:
             t.join()
         assert results.count("opened") == 1, results
-        assert all("its data differ" in r for r in results if r != "opened")
+        assert all("not the same data as this fit" in r for r in results if r != "opened")
 
 
 # ------------------------------------------------------------ bad locations
@@ -771,7 +771,7 @@ def test_a_read_only_store_is_read_and_new_evaluations_are_not_written(tmp_path,
             warnings.simplefilter("error")
             store.put(key(2), record(2))  # warned once only
         assert len(store) == 1
-    with pytest.raises(ValueError, match="its data differ"):
+    with pytest.raises(ValueError, match="not the same data as this fit"):
         EvaluationStore.open(path, {**FP, "data": "other"})
 
 
