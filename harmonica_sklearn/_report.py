@@ -928,19 +928,34 @@ def _cost_lines(search):
             f"    {r:>12}  {int(np.sum(resources == r)):>11}" for r in np.unique(resources)
         )
         return lines
+    costs = getattr(search, "resource_costs_", None) or {}
     header = f"{search.resource:>12}  evaluations  fit + score per fold  all folds"
+    if costs:
+        header += "  cost against a full evaluation (n_iter charges)"
     lines.append("    " + header)
     for r in np.unique(resources):
         rows = resources == r
         per_fold = float(np.nansum(fit[rows] + score[rows]) / rows.sum())
         total = float(np.nansum(fit[rows] + score[rows])) * n_splits
-        lines.append(
-            f"    {r:>12}  {int(rows.sum()):>11}  {per_fold:>17.3f} s  {total:>7.1f} s"
-        )
+        line = f"    {r:>12}  {int(rows.sum()):>11}  {per_fold:>17.3f} s  {total:>7.1f} s"
+        lines.append(line + _relative_cost_text(costs.get(int(r))))
     refit = getattr(search, "refit_time_", None)
     if refit is not None:
         lines.append(f"    refit of the best candidate on all the data: {refit:.2f} s")
     return lines
+
+
+def _relative_cost_text(cost):
+    """The measured share of a full evaluation that one at a level cost,
+    next to its charge (``resource_costs_``'s entry; empty when absent)."""
+    if not cost or cost["charged"] >= 1 or not np.isfinite(cost["relative_cost"]):
+        return ""
+    how = (
+        f"on {cost['n_paired']} candidates evaluated at both"
+        if cost["n_paired"]
+        else "level averages"
+    )
+    return f"  {cost['relative_cost']:.2f} ({cost['charged']:.2f}; {how})"
 
 
 def _next_lines(search):

@@ -140,6 +140,13 @@ def test_a_resource_that_costs_more_than_its_share_is_reported_and_warned():
         ).fit(X, Y)
     reduced = [c for r, c in s.resource_costs_.items() if r < s.max_resources_]
     assert reduced and all(c["undercount"] > 2 for c in reduced)
+    # The report gives each level's measured share next to its charge.
+    paired = next(r for r, c in s.resource_costs_.items() if c["n_paired"])
+    cost = s.resource_costs_[paired]
+    assert (
+        f"{cost['relative_cost']:.2f} ({cost['charged']:.2f}; on {cost['n_paired']} "
+        "candidates evaluated at both)" in s.report()
+    )
 
 
 def test_small_folds_are_not_subsampled():
