@@ -484,6 +484,10 @@ final_stage, final_pool, factor, spectral_resource :
             ]
             if not trials:
                 return
+            if self.measured_costs:
+                # A client with a time budget may cut the grid short: in a
+                # random order, what it evaluates is a uniform sample of it.
+                trials = [trials[i] for i in self._rng.permutation(len(trials))]
             yield self._batch(
                 trials, stage=0, phase="exhaustive", rung=0, resource=self.max_resources_
             )

@@ -188,8 +188,10 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
         deadline, and the search ends with the best candidate evaluated at
         full resource (one more full evaluation past the budget at most,
         when none was made yet).  ``n_iter`` still caps the number of
-        evaluations.  Results then depend on the machine's speed: a fixed
-        ``random_state`` no longer gives the same search.
+        evaluations; a grid of at most ``n_iter`` candidates is evaluated in
+        a random order, so that a grid cut short is a sample of it.  Results
+        then depend on the machine's speed: a fixed ``random_state`` no
+        longer gives the same search.
     min_train_rows : int, default=1000
         With ``resource="n_samples"``, the smallest number of training rows
         per fold that a reduced resource may leave; below it the search does

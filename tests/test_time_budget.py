@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.model_selection import ParameterGrid
 
 from harmonica_sklearn import HarmonicaSearchCV
 from harmonica_sklearn import _search
@@ -314,3 +315,16 @@ def test_the_spectral_stages_stop_at_their_share_of_the_time_budget(fake_clock):
     assert "confirm" in ends
     assert min(ends["halving"]) > max(ends["spectral"])
     assert max(ends["halving"]) <= budget
+
+
+def test_a_grid_cut_short_by_the_time_budget_is_a_random_sample_of_it(fake_clock):
+    # The 768-candidate grid fits n_iter, so the search is exhaustive; the
+    # time affords about 15 of them.
+    s = search(n_iter=1000, time_budget=1000.0)
+    assert s.search_mode_ == "exhaustive"
+    evaluated = s.cv_results_["params"]
+    assert 5 <= len(evaluated) < 100
+    grid_order = list(ParameterGrid(SPACE))
+    assert evaluated != grid_order[: len(evaluated)]
+    # Spread over the grid rather than its first values of the last keys.
+    assert len({p["a"] for p in evaluated}) > 1
