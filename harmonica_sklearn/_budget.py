@@ -19,6 +19,7 @@ __all__ = [
     "CostModel",
     "TimeBudget",
     "longest_first",
+    "measured_cost_function",
     "paired_cost_ratios",
     "relative_cost_function",
     "resource_costs",
@@ -155,6 +156,12 @@ def relative_cost_function(paired, max_resources):
 
     cost.exponent = exponent
     return cost
+
+
+def measured_cost_function(history, max_resources):
+    """:func:`relative_cost_function` of the candidates of ``history``
+    evaluated at a reduced resource and at full resource."""
+    return relative_cost_function(paired_cost_ratios(history, max_resources), max_resources)
 
 
 def longest_first(space, history, trials, resource):

@@ -46,8 +46,6 @@ class _Admission:
         started = set()
         self.handed = self.returned = 0
         for i, s in pending:
-            if i >= self.n_admitted:
-                return
             if i not in started and self.admit is not None:
                 if not self.admit(i, self.handed - self.returned):
                     self.n_admitted = i

@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import _decisions as decide
-from ._budget import paired_cost_ratios, relative_cost_function
+from ._budget import measured_cost_function
 from ._halving import halving_schedule, rung_resources
 from ._history import Batch, History, Trial
 from ._report import best_observed, effect_importances, stage_log_line
@@ -588,7 +588,11 @@ final_stage, final_pool, factor, spectral_resource :
             return  # not one more full evaluation: the confirmed answer stands
         schedule = halving_schedule(
             budget, self.min_resources_, self.max_resources_, self.factor,
-            cost=self._measured_cost() if self.measured_costs else None,
+            cost=(
+                measured_cost_function(self.history_, self.max_resources_)
+                if self.measured_costs
+                else None
+            ),
         )
         trials = self._final_candidates(restriction, schedule.n_candidates[0])
         for rung, resource in enumerate(schedule.resources):
@@ -618,11 +622,6 @@ final_stage, final_pool, factor, spectral_resource :
             n_keep = decide.halving_keep(len(trials), self.factor)
             trials, scores = self._with_stage_candidates(trials, scores, resource)
             trials = decide.promote(trials, scores, n_keep)
-
-    def _measured_cost(self):
-        return relative_cost_function(
-            paired_cost_ratios(self.history_, self.max_resources_), self.max_resources_
-        )
 
     def _has_full_resource_answer(self):
         """Whether this run evaluated a candidate at full resource (told

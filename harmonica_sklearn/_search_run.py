@@ -18,12 +18,7 @@ import warnings
 import numpy as np
 
 from . import _compat
-from ._budget import (
-    TimeBudget,
-    longest_first,
-    paired_cost_ratios,
-    relative_cost_function,
-)
+from ._budget import TimeBudget, longest_first, measured_cost_function
 from ._halving import SubsampledSplits
 from ._history import Batch
 from ._report import score_column
@@ -150,9 +145,7 @@ class SearchRun:
         seconds = self.budget.costs.full_candidate_seconds(
             max_resources,
             len(self.splits) / self.evaluator.n_workers(),
-            relative_cost_function(
-                paired_cost_ratios(optimizer.history_, max_resources), max_resources
-            ),
+            measured_cost_function(optimizer.history_, max_resources),
         )
         optimizer.budget_cap = (
             optimizer.budget_spent_
