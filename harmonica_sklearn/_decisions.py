@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from scipy.stats import norm, rankdata
@@ -104,9 +105,14 @@ def stage_plan(n_iter, spectral_cost, n_stages="auto", stage_size="auto"):
     return n_stages, stage_size
 
 
-def draw_unseen(space, restriction, n, rng, seen, exclude=()):
+def draw_unseen(space, restriction, n, rng, seen, exclude=(), decode=True):
     """Up to ``n`` distinct trials from ``restriction`` whose keys are
-    neither in ``seen`` nor in ``exclude``."""
+    neither in ``seen`` nor in ``exclude``.
+
+    With ``decode=False`` their ``params`` are None (see :func:`decoded`): a
+    pool of thousands of draws of which a few are kept is not decoded, as a
+    distribution's quantile function costs about 0.2 ms a value.
+    """
     trials = []
     taken = set(exclude)
     for _ in range(_UNIQUE_DRAW_ROUNDS):
@@ -116,10 +122,19 @@ def draw_unseen(space, restriction, n, rng, seen, exclude=()):
             if key in seen or key in taken:
                 continue
             taken.add(key)
-            trials.append(Trial(space.decode(index[i], offset[i]), key, index[i], offset[i]))
+            params = space.decode(index[i], offset[i]) if decode else None
+            trials.append(Trial(params, key, index[i], offset[i]))
             if len(trials) == n:
                 return trials
     return trials
+
+
+def decoded(space, trials):
+    """``trials`` with their parameter dicts (drawn with ``decode=False``)."""
+    return [
+        t if t.params is not None else replace(t, params=space.decode(t.index, t.offset))
+        for t in trials
+    ]
 
 
 def encode_trials(space, trials):

@@ -677,7 +677,9 @@ final_stage, final_pool, factor, spectral_resource :
             trials = decide.draw_unseen(space, restriction, n, self._rng, seen)
             self.final_stage_ = decide.final_stage_summary(len(trials), 0, len(trials), 0)
         else:
-            pool = decide.draw_unseen(space, restriction, pool_size, self._rng, seen)
+            pool = decide.draw_unseen(
+                space, restriction, pool_size, self._rng, seen, decode=False
+            )
             n_restricted = len(pool)
             if n_restricted < pool_size and restriction.fixed_bits.size > 0:
                 pool += decide.draw_unseen(
@@ -687,6 +689,7 @@ final_stage, final_pool, factor, spectral_resource :
                     self._rng,
                     seen,
                     exclude={t.key for t in pool},
+                    decode=False,
                 )
             chosen = decide.rank_by_surrogate(space, data, pool, n)
             self.final_stage_ = decide.final_stage_summary(
@@ -699,7 +702,7 @@ final_stage, final_pool, factor, spectral_resource :
                 f"parameters); {len(pool) - n_restricted} draws lie outside the settings "
                 "the stages kept"
             )
-            trials = [pool[i] for i in chosen]
+            trials = decide.decoded(space, [pool[i] for i in chosen])
         return trials + decide.best_inside(space, restriction, data, n - len(trials))
 
     # ------------------------------------------------------------ helpers

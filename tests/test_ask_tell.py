@@ -191,6 +191,29 @@ def test_draw_unseen_never_returns_a_seen_candidate():
     assert not set(keys) & history.seen_keys()
 
 
+def test_the_final_pool_is_decoded_only_where_it_is_evaluated(monkeypatch):
+    # The surrogate ranks a pool of final_pool * n draws by their codes; a
+    # distribution's quantile function costs about 0.2 ms a value, so
+    # decoding the whole pool made the driver's work seconds long.
+    from scipy.stats import loguniform
+
+    decoded = []
+    real_decode = SearchSpace.decode
+
+    def counting_decode(self, index_row, offset_row):
+        decoded.append(1)
+        return real_decode(self, index_row, offset_row)
+
+    monkeypatch.setattr(SearchSpace, "decode", counting_decode)
+    space = {"c": loguniform(1e-3, 1e3), "x": list(range(8)), "flag": [False, True]}
+    opt = run(
+        HarmonicaOptimizer(space, n_iter=60, final_stage="random", random_state=0),
+        lambda c, x, flag: -abs(np.log10(c)) - abs(x - 5) + flag,
+    )
+    assert opt.final_stage_["pool_size"] > 100
+    assert len(decoded) == len(opt.history_.evaluations)
+
+
 def test_fit_stage_restricts_to_the_planted_best_value():
     space = SearchSpace.from_param_space(
         {"a": [0, 1, 2, 3], **{f"d{i}": [False, True] for i in range(5)}}
