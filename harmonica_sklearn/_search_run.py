@@ -141,19 +141,23 @@ class SearchRun:
     def _cap_budget(self, optimizer, done):
         """Cap the optimizer's budget at what the time left affords, after
         ``done`` resource units of the pending batch have run."""
+        optimizer.budget_cap = (
+            optimizer.budget_spent_
+            + done / optimizer.max_resources_
+            + self.budget.full_evaluations_left(self._full_candidate_seconds(optimizer))
+        )
+        # The time left no longer affords n_iter: the plan shrinks.
+        self.budget.cut_short |= optimizer.budget_cap < optimizer.n_iter
+
+    def _full_candidate_seconds(self, optimizer):
+        """Measured wall seconds that one full evaluation adds to a batch
+        keeping the workers busy (None while nothing is measured)."""
         max_resources = optimizer.max_resources_
-        seconds = self.budget.costs.full_candidate_seconds(
+        return self.budget.costs.full_candidate_seconds(
             max_resources,
             len(self.splits) / self.evaluator.n_workers(),
             measured_cost_function(optimizer.history_, max_resources),
         )
-        optimizer.budget_cap = (
-            optimizer.budget_spent_
-            + done / max_resources
-            + self.budget.full_evaluations_left(seconds)
-        )
-        # The time left no longer affords n_iter: the plan shrinks.
-        self.budget.cut_short |= optimizer.budget_cap < optimizer.n_iter
 
     def _admit(self, resource, deadline):
         """``admit(i, n_in_flight)`` for the evaluator: a candidate starts when
@@ -172,7 +176,7 @@ class SearchRun:
 
     def _log_progress(self, optimizer, batch):
         """``verbose`` line after a batch: time so far, and an estimate of
-        the time left (the budget left at the measured cost of a full
+        the time left (the budget left at the measured seconds of a full
         evaluation, or the time budget's remainder)."""
         if self.search.verbose <= 0:
             return
@@ -180,7 +184,7 @@ class SearchRun:
         if self.search.time_budget is not None:
             left = self.budget.remaining()
         else:
-            per_full = self.budget.costs.per_candidate(optimizer.max_resources_) or 0.0
+            per_full = self._full_candidate_seconds(optimizer) or 0.0
             left = max(0.0, self.search.n_iter - optimizer.budget_spent_) * per_full
         print(
             f"[{type(self.search).__name__}] {batch_name(batch)}: {len(batch)} "
