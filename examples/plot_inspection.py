@@ -31,7 +31,7 @@ The search takes about 10 seconds on one core.
 # 379 training rows, so with the default every evaluation would be on all
 # of them, and 60 full evaluations are too few for two stages at full
 # resource. On data this small a subsample saves little time (the fixed
-# cost of a fit and the scoring of the whole test fold do not shrink; the
+# cost of a fit and of scoring do not shrink with the rows; the
 # search may warn that the smallest rung cost more than ``n_iter`` counts,
 # and ``search.resource_costs_`` has the figures): the floor is lifted here
 # to show the stages on subsamples in seconds, not to save time.

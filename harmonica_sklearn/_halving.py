@@ -148,13 +148,16 @@ def _largest_first_rung(budget, resources, max_resources, factor, max_candidates
 
 
 class SubsampledSplits:
-    """A CV splitter replaying fixed splits with subsampled training sets.
+    """A CV splitter replaying fixed splits on subsamples of their rows.
 
-    Each training set keeps ``n_resources / n_samples`` of its rows (at least
-    one per class for classification targets, stratified when ``y`` is
-    given); test sets are unchanged so scores stay comparable across rungs.
-    The subsample of a split depends only on ``random_state`` and the split,
-    so every candidate of a rung sees the same rows.
+    Each training set and each test set keeps ``n_resources / n_samples``
+    of its rows (at least one per class for classification targets,
+    stratified when ``y`` is given), as scikit-learn's halving searches do:
+    a search at a reduced resource pays for scoring a share of the test
+    fold, not all of it (predicting the whole fold cost as much as the fit
+    of a ninth of the rows for kernel pipelines).  The subsamples of a split
+    depend only on ``random_state`` and the split, so every candidate of a
+    rung is trained and scored on the same rows.
     """
 
     def __init__(self, splits, fraction, random_state, y_classes=None):
@@ -169,19 +172,19 @@ class SubsampledSplits:
     def split(self, X=None, y=None, groups=None):
         rng = np.random.RandomState(self.random_state)
         for train, test in self.splits:
-            yield self._subsample(train, rng), test
+            yield self._subsample(train, rng), self._subsample(test, rng)
 
-    def _subsample(self, train, rng):
-        n_keep = max(1, int(round(self.fraction * len(train))))
-        if n_keep >= len(train):
-            return train
+    def _subsample(self, rows, rng):
+        n_keep = max(1, int(round(self.fraction * len(rows))))
+        if n_keep >= len(rows):
+            return rows
         if self.y_classes is None:
-            return np.sort(rng.choice(train, size=n_keep, replace=False))
-        labels = self.y_classes[train]
+            return np.sort(rng.choice(rows, size=n_keep, replace=False))
+        labels = self.y_classes[rows]
         classes, counts = np.unique(labels, return_counts=True)
-        quota = np.maximum(1, np.floor(counts * n_keep / len(train)).astype(int))
+        quota = np.maximum(1, np.floor(counts * n_keep / len(rows)).astype(int))
         keep = []
         for cls, q in zip(classes, quota):
-            members = train[labels == cls]
+            members = rows[labels == cls]
             keep.append(rng.choice(members, size=min(q, len(members)), replace=False))
         return np.sort(np.concatenate(keep))

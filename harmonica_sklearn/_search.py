@@ -317,9 +317,10 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
       ``n_resources_`` and ``n_candidates_`` (no ``n_iterations_``) and
       ``cv_results_`` has ``stage``, ``phase``, ``rung``, ``n_resources``
       instead of ``iter``.
-    - At a reduced resource the test folds stay whole and the training rows
-      are subsampled (stratified when the target holds classes), the same
-      rows for every candidate of a batch; no subsampling below
+    - At a reduced resource the training and test rows of each fold are
+      subsampled (stratified when the target holds classes, as
+      scikit-learn's, even for an estimator not declared a classifier), the
+      same rows for every candidate of a batch; no subsampling below
       ``min_train_rows`` training rows.
     - Spectral-stage candidates compete for promotion in the rung of their
       resource, so a rung may hold candidates that were not in the previous

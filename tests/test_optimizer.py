@@ -103,9 +103,12 @@ def test_recovers_planted_terms_in_stage_reports():
     assert "main effect" in search.report() or "interaction" in search.report()
 
 
-def test_finds_planted_mixed_optimum_in_9_of_10_seeds(mixed_runs):
+def test_finds_planted_mixed_optimum_in_8_of_10_seeds(mixed_runs):
+    # Measured on seeds 0-39: the optimum found on 36, 8 of them among seeds
+    # 0-9 (random search at the same budget: 3 of seeds 0-9). Before the test
+    # folds were subsampled at reduced resources: 37 of 40, 9 of seeds 0-9.
     found = [regret(p, h.best_params_) < 1e-9 for p, h, _ in mixed_runs]
-    assert sum(found) >= 9
+    assert sum(found) >= 8
 
 
 def test_beats_random_search_on_planted_mixed(mixed_runs):
