@@ -208,6 +208,29 @@ def longest_first(space, history, trials, resource):
     return np.argsort(-predicted, kind="stable")
 
 
+def promoted_seconds(history, trials, resource, cost):
+    """Fit + score seconds (all splits together) that each of ``trials`` is
+    expected to take at ``resource``, from its own timed evaluation at the
+    largest lower resource, scaled by ``cost`` (a function of the
+    resource); NaN for a trial not timed below ``resource``.
+
+    Halving promotes the best candidates, and the best are often the slow
+    ones (more and larger trees, more kernel components): the mean of a
+    level underprices them.
+    """
+    own = {}
+    for e in history:
+        seconds = evaluation_seconds(e)
+        if seconds and e.resource < resource and e.resource >= own.get(e.trial.key, (0,))[0]:
+            own[e.trial.key] = (e.resource, seconds)
+    predicted = np.full(len(trials), np.nan)
+    for i, trial in enumerate(trials):
+        if trial.key in own:
+            measured_at, seconds = own[trial.key]
+            predicted[i] = seconds * cost(resource) / cost(measured_at)
+    return predicted
+
+
 class TimeBudget:
     """A deadline, and what fits before it.
 

@@ -18,7 +18,12 @@ import warnings
 import numpy as np
 
 from . import _compat
-from ._budget import TimeBudget, longest_first, measured_cost_function
+from ._budget import (
+    TimeBudget,
+    longest_first,
+    measured_cost_function,
+    promoted_seconds,
+)
 from ._halving import SubsampledSplits
 from ._history import Batch
 from ._report import score_column
@@ -159,17 +164,28 @@ class SearchRun:
             measured_cost_function(optimizer.history_, max_resources),
         )
 
-    def _admit(self, resource, deadline):
-        """``admit(i, n_in_flight)`` for the evaluator: a candidate starts when
-        its fits, queued behind the fits in flight, should end before
-        ``deadline`` at the measured seconds per fit of ``resource``."""
+    def _admit(self, batch, deadline):
+        """``admit(i, n_in_flight)`` for the evaluator: candidate ``i`` of
+        ``batch`` starts when its fits, queued behind the fits in flight,
+        should end before ``deadline``.
+
+        A fit is priced at the mean measured at the batch's resource; a
+        promoted candidate at its own seconds at the level below, scaled by
+        the measured costs, when they are longer.  A level never measured
+        admits its candidates: their fits measure it."""
         n_splits, n_workers = len(self.splits), self.evaluator.n_workers()
+        optimizer = self.optimizer
+        cost = measured_cost_function(optimizer.history_, optimizer.max_resources_)
+        own = promoted_seconds(optimizer.history_, batch.trials, batch.resource, cost)
 
         def admit(i, n_in_flight):
-            mean = self.budget.costs.fit_seconds(resource)
+            mean = self.budget.costs.fit_seconds(batch.resource)
             if mean is None:
-                return True  # nothing measured yet: this fit measures it
-            ends = self.budget.clock() + (n_in_flight + n_splits) * mean / n_workers
+                return True
+            seconds = n_splits * mean
+            if np.isfinite(own[i]):
+                seconds = max(seconds, own[i])
+            ends = self.budget.clock() + (n_in_flight * mean + seconds) / n_workers
             return ends <= deadline
 
         return admit
@@ -242,7 +258,7 @@ class SearchRun:
                 known=known,
                 on_result=on_result,
                 callback_ctx=ctx,
-                admit=None if deadline is None else self._admit(batch.resource, deadline),
+                admit=None if deadline is None else self._admit(batch, deadline),
                 order=self._dispatch_order(batch) if deadline is None else None,
             )
         except ValueError as exc:

@@ -4,6 +4,7 @@ clock that the estimator's fits advance (no wall-clock timing)."""
 import math
 import time
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from harmonica_sklearn._budget import (
     CostModel,
     longest_first,
     paired_cost_ratios,
+    promoted_seconds,
     relative_cost_function,
 )
 from harmonica_sklearn._decisions import draw_unseen
@@ -23,6 +25,7 @@ from harmonica_sklearn._restriction import Restriction
 from harmonica_sklearn._space import SearchSpace
 from harmonica_sklearn._halving import halving_schedule, schedule_cost
 from harmonica_sklearn._history import Batch, History, Trial
+from harmonica_sklearn._search_run import SearchRun
 
 SPACE = {
     "a": list(range(8)),
@@ -315,6 +318,45 @@ def test_the_spectral_stages_stop_at_their_share_of_the_time_budget(fake_clock):
     assert "confirm" in ends
     assert min(ends["halving"]) > max(ends["spectral"])
     assert max(ends["halving"]) <= budget
+
+
+def test_a_promoted_candidate_is_priced_at_its_own_seconds():
+    space = SearchSpace.from_param_space({"slow": [False, True], "x": [0, 1, 2, 3]})
+    seen = draw_unseen(space, Restriction.unrestricted(space), 4, np.random.RandomState(0), set())
+    history = History()
+    history.add(
+        Batch(seen, 1, "spectral", 0, 100, None), [0.0] * len(seen),
+        [details(10.0 if t.params["slow"] else 1.0) for t in seen],
+    )
+    new = draw_unseen(space, Restriction.unrestricted(space), 1, np.random.RandomState(1), set())
+    nominal = relative_cost_function({}, 300)
+    seconds = promoted_seconds(history, seen + new, 300, nominal)
+    # Measured at a third of the resource, priced at three times that.
+    expected = [30.0 if t.params["slow"] else 3.0 for t in seen]
+    np.testing.assert_allclose(seconds[:4], expected)
+    assert np.isnan(seconds[4])  # never evaluated: the level's mean prices it
+
+
+def test_the_deadline_refuses_a_slow_promoted_candidate_that_the_mean_admits():
+    space = SearchSpace.from_param_space({"slow": [False, True], "x": [0, 1, 2, 3]})
+    trials = draw_unseen(space, Restriction.unrestricted(space), 8, np.random.RandomState(0), set())
+    slow = next(t for t in trials if t.params["slow"])
+    quick = next(t for t in trials if not t.params["slow"])
+    history = History()
+    history.add(Batch([slow, quick], 1, "halving", 0, 100, None), [1.0, 0.0],
+                [details(30.0), details(3.0)])
+    run = SearchRun(
+        SimpleNamespace(time_budget=100.0), SimpleNamespace(n_workers=lambda: 1),
+        [None] * 3, 300, None, None, None, clock=lambda: 0.0,
+    )
+    run.optimizer = SimpleNamespace(history_=history, max_resources_=300)
+    for _ in range(3):
+        run.budget.costs.record_fit(300, 2.0)  # the level's mean fit: 2 s
+    admit = run._admit(Batch([slow, quick], 1, "halving", 1, 300, None), deadline=40.0)
+    # The level's mean says 3 x 2 s; the slow one took 30 s on a third of
+    # the rows, so about 90 s at full resource: past the deadline.
+    assert not admit(0, 0)
+    assert admit(1, 0)
 
 
 def test_a_grid_cut_short_by_the_time_budget_is_a_random_sample_of_it(fake_clock):
