@@ -84,10 +84,11 @@ class SearchRun:
         optimizer.measured_costs = self.search.time_budget is not None
         self.optimizer = optimizer
         if self.root_ctx is not None:
-            # With a time budget a batch may run as a pilot and the rest.
-            factor = 1 if self.search.time_budget is None else 2
+            # With a time budget the clock decides how many batches run
+            # (pilots, rounds bought by time left): not known in advance.
+            max_batches = None if self.search.time_budget is not None else optimizer.max_batches()
             self.search_ctx = self.root_ctx.subcontext(
-                task_name="search", max_subtasks=optimizer.max_batches() * factor
+                task_name="search", max_subtasks=max_batches
             ).call_on_fit_task_begin(estimator=self.search)
         try:
             while (batch := optimizer.ask_batch()) is not None:

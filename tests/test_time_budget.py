@@ -359,6 +359,30 @@ def test_the_deadline_refuses_a_slow_promoted_candidate_that_the_mean_admits():
     assert admit(1, 0)
 
 
+def test_callbacks_see_every_batch_of_a_time_budget(fake_clock):
+    # The time decides how many batches a time budget runs (pilots, rounds
+    # bought by leftover time): the search task cannot announce a number of
+    # subtasks. A bound derived from n_iter was exceeded on a real task
+    # (kernel_sgd, seed 1): sklearn's callback context raised a ValueError
+    # in the middle of the search.
+    pytest.importorskip("sklearn.callback", reason="callbacks need scikit-learn >= 1.9")
+    from planted import RecordingCallback
+
+    recorder = RecordingCallback()
+    s = HarmonicaSearchCV(
+        TimedRegressor(), SPACE, n_iter=200, cv=3, random_state=0, refit=False,
+        time_budget=3000.0, min_train_rows=0,
+    ).set_callbacks(recorder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s.fit(X, Y)
+    search_task = next(c for c in recorder.begun if c.task_name == "search")
+    assert search_task.max_subtasks is None
+    batches = [c for c in recorder.begun if c.parent is search_task]
+    assert len(batches) >= 3
+    assert all(c in recorder.ended for c in batches)
+
+
 def test_a_grid_cut_short_by_the_time_budget_is_a_random_sample_of_it(fake_clock):
     # The 768-candidate grid fits n_iter, so the search is exhaustive; the
     # time affords about 15 of them.
