@@ -86,7 +86,9 @@ class SearchRun:
         if self.root_ctx is not None:
             # With a time budget the clock decides how many batches run
             # (pilots, rounds bought by time left): not known in advance.
-            max_batches = None if self.search.time_budget is not None else optimizer.max_batches()
+            max_batches = (
+                None if self.search.time_budget is not None else optimizer.max_batches()
+            )
             self.search_ctx = self.root_ctx.subcontext(
                 task_name="search", max_subtasks=max_batches
             ).call_on_fit_task_begin(estimator=self.search)
