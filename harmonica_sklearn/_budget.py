@@ -178,16 +178,10 @@ def longest_first(space, history, trials, resource):
     """
     if len(trials) < 2 or any(t.index is None for t in trials):
         return None
-    timed = [
-        (e, seconds)
-        for e in history
-        if e.trial.index is not None
-        and (seconds := evaluation_seconds(e)) is not None
-        and seconds > 0
-    ]
+    timed = _timed_evaluations(history)
     if not timed:
         return None
-    own = {e.trial.key: (e.resource, seconds) for e, seconds in timed if e.resource <= resource}
+    own = _own_seconds_below(timed, resource)
     # The latest evaluations are enough to rank a batch, and bound the work.
     timed = timed[-MAX_TIMED_EVALUATIONS:]
 
@@ -218,17 +212,35 @@ def promoted_seconds(history, trials, resource, cost):
     ones (more and larger trees, more kernel components): the mean of a
     level underprices them.
     """
-    own = {}
-    for e in history:
-        seconds = evaluation_seconds(e)
-        if seconds and e.resource < resource and e.resource >= own.get(e.trial.key, (0,))[0]:
-            own[e.trial.key] = (e.resource, seconds)
+    own = _own_seconds_below(_timed_evaluations(history), resource)
     predicted = np.full(len(trials), np.nan)
     for i, trial in enumerate(trials):
         if trial.key in own:
             measured_at, seconds = own[trial.key]
             predicted[i] = seconds * cost(resource) / cost(measured_at)
     return predicted
+
+
+def _timed_evaluations(history):
+    """``(evaluation, fit + score seconds)`` of every evaluation of
+    ``history`` that this run timed, on a candidate with codes."""
+    return [
+        (e, seconds)
+        for e in history
+        if e.trial.index is not None
+        and (seconds := evaluation_seconds(e)) is not None
+        and seconds > 0
+    ]
+
+
+def _own_seconds_below(timed, resource):
+    """Per trial key, ``(resource, seconds)`` of its timed evaluation at the
+    largest resource below ``resource``."""
+    own = {}
+    for e, seconds in timed:
+        if e.resource < resource and e.resource >= own.get(e.trial.key, (0,))[0]:
+            own[e.trial.key] = (e.resource, seconds)
+    return own
 
 
 class TimeBudget:
