@@ -21,6 +21,7 @@ from sklearn.base import _fit_context
 from sklearn.metrics._scorer import _MultimetricScorer
 from sklearn.model_selection import _validation
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import _safe_indexing
 from sklearn.utils import validation as _sk_validation
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.fixes import parse_version
@@ -49,6 +50,7 @@ __all__ = [
     "multimetric_scorers",
     "num_samples",
     "routed_params_for_fit",
+    "safe_indexing",
     "sklearn_version_at_least",
     "warn_or_raise_about_fit_failures",
 ]
@@ -149,6 +151,13 @@ def num_samples(x):
     checked in 1.6.1 and 1.9.1): the number
     of samples of an array-like, a sparse matrix or a dataframe."""
     return _sk_validation._num_samples(x)
+
+
+def safe_indexing(X, indices):
+    """``sklearn.utils._safe_indexing`` (documented in scikit-learn's API
+    reference despite its underscore; checked in 1.6.1 and 1.9.1): rows of
+    an array, a sparse matrix, a dataframe or a list."""
+    return _safe_indexing(X, indices)
 
 
 # ------------------------------------------ BaseSearchCV on the search itself

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 from joblib import effective_n_jobs
 from sklearn.base import clone
+from sklearn.utils import get_tags
 from sklearn.utils.parallel import Parallel, delayed
 
 from . import _compat
@@ -24,6 +26,17 @@ __all__ = ["MAX_LOST_WORKER_RETRIES", "CandidateEvaluator"]
 
 #: Reruns of the fits lost with a worker, per ``evaluate`` call.
 MAX_LOST_WORKER_RETRIES = 2
+
+#: A split whose rows (train and test) are at most this share of data that
+#: is pickled whole for every fit sends its workers only those rows.
+MAX_SHARE_SENT_AS_ROWS = 0.5
+
+
+class _SplitData(NamedTuple):
+    X: Any
+    y: Any
+    train: np.ndarray
+    test: np.ndarray
 
 
 def _evaluate_pair(tag, estimator, X, y, **kwargs):
@@ -306,6 +319,39 @@ class CandidateEvaluator:
             return {}
         return {"caller": self.caller, "callback_ctx": context}
 
+    def _data_of_split(self, train, test):
+        """The data and indices of one split as its fits receive them.
+
+        joblib shares a numeric array with the workers through one memory
+        map, but pickles strings and Python objects (a DataFrame's string
+        columns) whole for every fit: for a fit on a ninth of the rows, the
+        worker then spends more time receiving the data than fitting.  Such
+        data, on a split of a subsample (a reduced resource), is cut to the
+        split's rows, its indices renumbered into them: the fits see the same
+        training and test rows in the same order.  Numeric data is not cut
+        (each batch's subsample would add a memory map of its own).  Nor is
+        the kernel of a pairwise estimator (indexed on both axes), nor the
+        data of a search with fit or score parameters (sample-aligned ones
+        are cut by ``train`` and ``test`` against the whole data).
+        """
+        whole = _SplitData(self.X, self.y, train, test)
+        if (
+            self.fit_params
+            or self.score_params
+            or not _pickled_whole(self.X)
+            or _pairwise(self.base_estimator)
+        ):
+            return whole
+        rows = np.union1d(train, test)
+        if len(rows) > MAX_SHARE_SENT_AS_ROWS * _compat.num_samples(self.X):
+            return whole
+        return _SplitData(
+            _compat.safe_indexing(self.X, rows),
+            None if self.y is None else _compat.safe_indexing(self.y, rows),
+            np.searchsorted(rows, train),
+            np.searchsorted(rows, test),
+        )
+
     def _run(self, pending, candidate_params, splits, out, on_result, contexts, admission):
         """Run ``pending`` pairs once, filling ``out`` as results arrive."""
         n_candidates, n_splits = len(candidate_params), len(splits)
@@ -320,15 +366,16 @@ class CandidateEvaluator:
             error_score=self.error_score,
             verbose=self.verbose,
         )
+        data = [self._data_of_split(train, test) for train, test in splits]
         tasks = admission.filter(
             pending,
             lambda i, s: delayed(_evaluate_pair)(
                 (i, s),
                 clone(self.base_estimator),
-                self.X,
-                self.y,
-                train=splits[s][0],
-                test=splits[s][1],
+                data[s].X,
+                data[s].y,
+                train=data[s].train,
+                test=data[s].test,
                 parameters=candidate_params[i],
                 split_progress=(s, n_splits),
                 candidate_progress=(i, n_candidates),
@@ -364,3 +411,21 @@ class CandidateEvaluator:
                         parallel.__exit__(None, None, None)
                     else:
                         self._release_parallel()
+
+
+def _pickled_whole(X):
+    """Whether joblib pickles ``X`` whole for every task: it holds strings or
+    Python objects, which no memory map can share."""
+    if isinstance(X, np.ndarray):
+        return X.dtype.kind in "OSU"
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None:  # a DataFrame
+        return any(getattr(dtype, "kind", "O") in "OSU" for dtype in dtypes)
+    return isinstance(X, (list, tuple))
+
+
+def _pairwise(estimator):
+    try:
+        return get_tags(estimator).input_tags.pairwise
+    except Exception:
+        return True  # unknown: index the whole data, as _fit_and_score will

@@ -166,6 +166,23 @@ def test_num_samples():
     assert _compat.num_samples(sp.csr_matrix((5, 3))) == 5
 
 
+def test_safe_indexing():
+    import pandas as pd
+    from sklearn import utils
+
+    func = utils._safe_indexing
+    assert callable(func) and {"X", "indices"} <= _params(func)
+    rows = [2, 0]
+    np.testing.assert_array_equal(
+        _compat.safe_indexing(np.arange(8).reshape(4, 2), rows), [[4, 5], [0, 1]]
+    )
+    frame = pd.DataFrame({"a": ["w", "x", "y", "z"]}, index=[10, 11, 12, 13])
+    picked = _compat.safe_indexing(frame, rows)
+    assert list(picked.index) == [12, 10] and list(picked["a"]) == ["y", "w"]
+    assert _compat.safe_indexing(["w", "x", "y", "z"], rows) == ["y", "w"]
+    assert _compat.safe_indexing(sp.csr_matrix(np.eye(4)), rows).toarray()[0, 2] == 1
+
+
 # ------------------------------------------- BaseSearchCV on the search itself
 def test_get_scorers():
     from sklearn.model_selection._search import BaseSearchCV

@@ -539,3 +539,107 @@ def test_order_sets_the_dispatch_order_not_the_results(data, splits):
     assert started == [2] * 3 + [0] * 3 + [1] * 3
     default = evaluator(LogisticRegression(), X, y, n_jobs=1).evaluate(params, splits)
     assert without_times(out) == without_times(default)
+
+
+# ------------------------------------------- what a fit of a subsample gets
+def _rows_sent(monkeypatch):
+    """Rows of X handed to each fit (n_jobs=1: the tasks run in this process)."""
+    from harmonica_sklearn import _evaluation
+
+    sent = []
+    run_pair = _evaluation._evaluate_pair
+
+    def recording(tag, estimator, X, y, **kwargs):
+        sent.append(len(X))
+        return run_pair(tag, estimator, X, y, **kwargs)
+
+    monkeypatch.setattr(_evaluation, "_evaluate_pair", recording)
+    return sent
+
+
+def subsample_splits(splits, n_train, n_test, seed=0):
+    rng = np.random.RandomState(seed)
+    return [
+        (np.sort(rng.choice(train, n_train, replace=False)),
+         rng.choice(test, n_test, replace=False))  # test rows in no sorted order
+        for train, test in splits
+    ]
+
+
+def string_frame(X, y):
+    """A DataFrame with a string column (pickled whole for every fit) and an
+    index of its own."""
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=NUMERIC, index=np.arange(1000, 1200))
+    frame["tag"] = pd.Series(np.where(y == 1, "one", "zero"), index=frame.index, dtype="string")
+    return frame
+
+
+def test_a_subsample_split_sends_only_its_rows_and_scores_the_same(
+    data, splits, monkeypatch
+):
+    X, y = data
+    frame = string_frame(X, y)
+    estimator = numeric_columns_pipeline()
+    candidates = [{"logisticregression__C": c} for c in (0.01, 1.0, 100.0)]
+    small = subsample_splits(splits, 30, 15)
+    sent = _rows_sent(monkeypatch)
+    out = evaluator(estimator, frame, y).evaluate(candidates, small)
+    assert sent and max(sent) <= 45
+    # The same fits on the whole data: the same scores, train and test rows.
+    monkeypatch.setattr(
+        "harmonica_sklearn._evaluation.MAX_SHARE_SENT_AS_ROWS", 0.0
+    )
+    sent.clear()
+    whole = evaluator(estimator, frame, y).evaluate(candidates, small)
+    assert set(sent) == {200}
+    assert without_times(out) == without_times(whole)
+
+
+NUMERIC = [f"x{i}" for i in range(8)]
+
+
+def numeric_columns_pipeline():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(
+        ColumnTransformer([("num", "passthrough", NUMERIC)]), LogisticRegression()
+    )
+
+
+def test_numeric_data_full_splits_pairwise_estimators_and_fit_params_get_the_whole_data(
+    data, splits, monkeypatch
+):
+    from sklearn.svm import SVC
+
+    X, y = data
+    frame = string_frame(X, y)
+    small = subsample_splits(splits, 30, 15)
+    sent = _rows_sent(monkeypatch)
+    # Numeric data goes through one memory map: not cut.
+    evaluator(LogisticRegression(), X, y).evaluate([{"C": 1.0}], small)
+    assert set(sent) == {200}
+    # A K-fold split holds every row.
+    sent.clear()
+    evaluator(numeric_columns_pipeline(), frame, y).evaluate([{}], splits)
+    assert set(sent) == {200}
+    # A kernel is indexed on both axes.
+    sent.clear()
+    kernel = (X @ X.T).astype(object)
+    out = evaluator(SVC(kernel="precomputed"), kernel, y).evaluate([{"C": 1.0}], small)
+    assert set(sent) == {200}
+    assert all(np.isfinite(result["test_scores"]) for result in flat(out))
+    # Sample-aligned fit parameters are cut against the whole data.
+    search = GridSearchCV(numeric_columns_pipeline(), {})
+    scorers, _ = _compat.get_scorers(search)
+    weighted = CandidateEvaluator(
+        numeric_columns_pipeline(), frame, y, scorers=scorers,
+        fit_params={"logisticregression__sample_weight": np.linspace(0.5, 1.5, 200)},
+        score_params={}, return_train_score=False, error_score="raise", verbose=0,
+        n_jobs=1, pre_dispatch="2*n_jobs",
+    )
+    sent.clear()
+    weighted.evaluate([{}], small)
+    assert set(sent) == {200}
