@@ -243,6 +243,19 @@ def _own_seconds_below(timed, resource):
     return own
 
 
+def pilot_size(n_workers, n_splits):
+    """Candidates that measure an unmeasured level before its batch is sized.
+
+    Enough to give every worker a fit; more when that makes whole rounds of
+    fits (3 folds on 2 workers: 2 candidates, 6 fits in 3 rounds, rather than
+    1 candidate whose third fit runs while a worker waits), as long as it
+    at most doubles the pilot.
+    """
+    smallest = math.ceil(n_workers / n_splits)
+    whole_rounds = n_workers // math.gcd(n_workers, n_splits)
+    return whole_rounds if whole_rounds <= 2 * smallest else smallest
+
+
 class TimeBudget:
     """A deadline, and what fits before it.
 

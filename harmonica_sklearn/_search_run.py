@@ -11,7 +11,6 @@ scores back.  ``cv_results_`` is derived from the optimizer's history.
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 
@@ -22,6 +21,7 @@ from ._budget import (
     TimeBudget,
     longest_first,
     measured_cost_function,
+    pilot_size,
     promoted_seconds,
 )
 from ._halving import SubsampledSplits
@@ -122,7 +122,7 @@ class SearchRun:
         scores, details = np.empty(0), []
         if self.budget.costs.per_candidate(batch.resource) is None and len(batch) > 1:
             n_pilot = min(
-                len(batch) - 1, math.ceil(self.evaluator.n_workers() / len(self.splits))
+                len(batch) - 1, pilot_size(self.evaluator.n_workers(), len(self.splits))
             )
             scores, details = self._timed(_part(batch, 0, n_pilot))
             self._cap_budget(optimizer, done=n_pilot * batch.resource)

@@ -17,6 +17,7 @@ from harmonica_sklearn._budget import (
     CostModel,
     longest_first,
     paired_cost_ratios,
+    pilot_size,
     promoted_seconds,
     relative_cost_function,
 )
@@ -394,3 +395,21 @@ def test_a_grid_cut_short_by_the_time_budget_is_a_random_sample_of_it(fake_clock
     assert evaluated != grid_order[: len(evaluated)]
     # Spread over the grid rather than its first values of the last keys.
     assert len({p["a"] for p in evaluated}) > 1
+
+
+@pytest.mark.parametrize(
+    "n_workers, n_splits, expected",
+    [
+        (1, 3, 1),
+        (2, 3, 2),  # 6 fits in 3 whole rounds, not 3 fits in 2 rounds
+        (2, 5, 2),
+        (4, 3, 4),
+        (3, 3, 1),
+        (8, 3, 3),  # whole rounds would take 8 candidates: not worth it
+        (8, 4, 2),
+    ],
+)
+def test_the_pilot_fills_whole_rounds_of_the_workers_when_cheap(
+    n_workers, n_splits, expected
+):
+    assert pilot_size(n_workers, n_splits) == expected
