@@ -1092,3 +1092,38 @@ def test_resource_in_param_space_raises(reg_data):
 def test_report_before_fit_raises():
     with pytest.raises(AttributeError, match=re.escape("call fit before report()")):
         HarmonicaSearchCV(Ridge(), {"alpha": [1.0]}).report()
+
+
+def test_string_data_cut_to_the_subsample_gives_the_same_search(monkeypatch):
+    """A DataFrame with a string column is sent to a subsampled fit as the
+    split's rows only: the search is the same as with the whole data, and
+    across n_jobs."""
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from harmonica_sklearn import _evaluation
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"x": rng.normal(size=600), "city": rng.choice(["a", "b", "c"], 600)})
+    y = (X["x"] + (X["city"] == "b") + rng.normal(scale=0.5, size=600) > 0.5).astype(int)
+    pipe = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["city"]), remainder="passthrough"),
+        LogisticRegression(),
+    )
+    space = {"logisticregression__C": loguniform(1e-3, 1e3),
+             "logisticregression__fit_intercept": [True, False]}
+
+    def search(n_jobs):
+        return HarmonicaSearchCV(
+            pipe, space, n_iter=18, n_stages=1, stage_size=12, cv=2, min_train_rows=0,
+            random_state=0, n_jobs=n_jobs,
+        ).fit(X, y)
+
+    cut = search(n_jobs=1)
+    assert (cut.cv_results_["n_resources"] < 600).any()
+    _assert_same_search(cut, search(n_jobs=2))
+    monkeypatch.setattr(_evaluation, "MAX_SHARE_SENT_AS_ROWS", 0.0)
+    _assert_same_search(cut, search(n_jobs=1))
