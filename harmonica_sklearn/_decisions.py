@@ -51,6 +51,11 @@ MAX_AUTO_STAGES = 3
 # Automatic stages hold at most this many samples: the sparse fit gains
 # little beyond it, and drawing, decoding and encoding grow with it.
 MAX_AUTO_STAGE_SIZE = 2000
+# The first spectral stage runs in two halves with a confirmation between
+# them (an answer at full resource half-way through it) when the stage holds
+# two stages' worth of samples and the extra full evaluation costs at most a
+# twentieth of n_iter.
+MIN_N_ITER_FOR_PREVIEW = 20
 # Largest budget of one fit (the batches and pools grow with it); a longer
 # search continues with warm_start.
 MAX_N_ITER = 100_000

@@ -430,9 +430,10 @@ final_stage, final_pool, factor, spectral_resource :
         self._setup()
         if self._exhaustive():
             return 1
-        # Each stage may be followed by a confirmation, and a run cut short
-        # by its client may end with one.
-        n_stages = 2 * self._stage_plan()[0] + 1
+        # Each stage may be followed by a confirmation, the first may run in
+        # two halves with one between them, and a run cut short by its client
+        # may end with one.
+        n_stages = 2 * self._stage_plan()[0] + 3
         if self.final_stage == "random":
             return n_stages + 1
         return n_stages + len(
@@ -508,10 +509,7 @@ final_stage, final_pool, factor, spectral_resource :
             )
             if not trials:  # the restricted space is exhausted
                 break
-            scores = yield self._batch(
-                trials, stage=stage, phase="spectral", rung=0,
-                resource=self.spectral_resource_,
-            )
+            scores = yield from self._spectral_stage(trials, stage)
             decide.warn_non_finite(scores, f"Stage {stage}")
             restriction, report = decide.fit_stage(
                 space, restriction, self._spectral_data(), self._stage_settings(), stage
@@ -531,6 +529,36 @@ final_stage, final_pool, factor, spectral_resource :
             yield from final_stage(final, restriction)
             if self.budget_spent_ == spent:
                 break
+
+    def _spectral_stage(self, trials, stage):
+        """Evaluate a stage's ``trials``; return their scores.
+
+        The run's first stage at a reduced resource, without a time budget,
+        runs in two halves on the same subsample, the best candidate of the
+        first confirmed at full resource in between: the run holds a
+        full-resource answer half-way through its first stage rather than
+        at its end.  (A time budget sizes the stage after a pilot, so it
+        runs whole.)
+        """
+        resource = self.spectral_resource_
+        preview = (
+            stage == self._first_stage
+            and not self.measured_costs
+            and resource < self.max_resources_
+            and len(trials) >= 2 * decide.MIN_STAGE_SIZE
+            and self._n_iter() >= decide.MIN_N_ITER_FOR_PREVIEW
+        )
+        if not preview:
+            return (
+                yield self._batch(trials, stage=stage, phase="spectral", rung=0, resource=resource)
+            )
+        half = len(trials) // 2
+        first = self._batch(trials[:half], stage=stage, phase="spectral", rung=0, resource=resource)
+        first_scores = yield first
+        yield from self._confirm(stage)
+        second = Batch(trials[half:], stage, "spectral", 0, first.resource, first.seed)
+        second_scores = yield second
+        return np.concatenate([first_scores, second_scores])
 
     def _confirm(self, stage):
         """Evaluate at full resource the best reduced-resource candidate seen,

@@ -225,9 +225,10 @@ class HarmonicaSearchCV(_SpaceKeywordGuard, BaseSearchCV):
         stages, then the final stage; 0 in exhaustive mode), ``phase``
         ("spectral", "confirm", "halving", "random" or "exhaustive"),
         ``rung`` (halving rung, 0 elsewhere) and ``n_resources``.  A
-        "confirm" row evaluates at full resource the best candidate a
-        spectral stage saw at a reduced one, so that the search holds a
-        full-resource answer from its first stage on.
+        "confirm" row evaluates at full resource the best candidate the
+        spectral stages saw at a reduced one (half-way through the first
+        stage, then after each stage), so that the search holds a
+        full-resource answer early.
     best_estimator_ : estimator
         Refitted on the whole data with the best parameters (if ``refit``).
     best_score_ : float
