@@ -72,6 +72,38 @@ def test_candidates_carry_the_resource_and_halving_raises_it():
     assert "resource" not in opt.best_params_
 
 
+def _spectral_then(n_iter, measured_costs=False, **params):
+    """The phases of a run's batches, and the run."""
+    opt = HarmonicaOptimizer(SPACE, n_iter=n_iter, max_resources=27, random_state=0, **params)
+    opt.measured_costs = measured_costs  # what a client with a time budget sets
+    run(opt, lambda x, flag, resource, **d: objective(x, flag) - 1.0 / resource)
+    return [b.phase for b in opt.history_.batches], opt
+
+
+def test_the_first_stage_is_confirmed_half_way_on_one_subsample():
+    phases, opt = _spectral_then(60)
+    assert phases[:3] == ["spectral", "confirm", "spectral"]
+    first, confirm, second = opt.history_.batches[:3]
+    assert first.stage == confirm.stage == second.stage == 1
+    assert len(first) == len(second) == opt.stages_[0].n_candidates // 2
+    assert first.seed == second.seed  # the same rows for the whole stage
+    # The confirmed candidate is the first half's best, at full resource.
+    half = [e for e in opt.history_ if e.batch is first]
+    assert confirm.trials[0].key == max(half, key=lambda e: e.score).trial.key
+    assert confirm.resource == 27
+
+
+def test_no_half_way_confirmation_for_a_small_n_iter_or_a_time_budget():
+    # A stage of 102 candidates at a ninth, but n_iter=19: the extra full
+    # evaluation would cost over a twentieth of the budget.
+    phases, opt = _spectral_then(19, spectral_resource=3)
+    assert opt.stages_[0].n_candidates >= 2 * decide.MIN_STAGE_SIZE
+    assert phases.count("spectral") == 1 and phases[:2] == ["spectral", "confirm"]
+    # A time budget sizes the stage after a pilot: it runs whole.
+    phases, _ = _spectral_then(60, measured_costs=True)
+    assert phases.count("spectral") == 1 and phases[:2] == ["spectral", "confirm"]
+
+
 def test_batches_can_run_on_a_concurrent_futures_pool():
     opt = HarmonicaOptimizer(SPACE, n_iter=60, random_state=1)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
