@@ -70,6 +70,14 @@ class Batch:
     def __len__(self):
         return len(self.trials)
 
+    def part(self, start, stop):
+        """Trials ``start:stop``, as a batch of their own (same stage, phase,
+        rung, resource and subsample seed)."""
+        return Batch(
+            self.trials[start:stop], self.stage, self.phase, self.rung, self.resource,
+            self.seed,
+        )
+
 
 @dataclass(eq=False)
 class Evaluation:

@@ -548,16 +548,13 @@ final_stage, final_pool, factor, spectral_resource :
             and len(trials) >= 2 * decide.MIN_STAGE_SIZE
             and self._n_iter() >= decide.MIN_N_ITER_FOR_PREVIEW
         )
+        whole = self._batch(trials, stage=stage, phase="spectral", rung=0, resource=resource)
         if not preview:
-            return (
-                yield self._batch(trials, stage=stage, phase="spectral", rung=0, resource=resource)
-            )
+            return (yield whole)
         half = len(trials) // 2
-        first = self._batch(trials[:half], stage=stage, phase="spectral", rung=0, resource=resource)
-        first_scores = yield first
+        first_scores = yield whole.part(0, half)
         yield from self._confirm(stage)
-        second = Batch(trials[half:], stage, "spectral", 0, first.resource, first.seed)
-        second_scores = yield second
+        second_scores = yield whole.part(half, len(trials))
         return np.concatenate([first_scores, second_scores])
 
     def _confirm(self, stage):

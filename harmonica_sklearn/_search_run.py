@@ -25,7 +25,6 @@ from ._budget import (
     promoted_seconds,
 )
 from ._halving import SubsampledSplits
-from ._history import Batch
 from ._report import score_column
 from ._store import evaluation_key
 
@@ -124,13 +123,13 @@ class SearchRun:
             n_pilot = min(
                 len(batch) - 1, pilot_size(self.evaluator.n_workers(), len(self.splits))
             )
-            scores, details = self._timed(_part(batch, 0, n_pilot))
+            scores, details = self._timed(batch.part(0, n_pilot))
             self._cap_budget(optimizer, done=n_pilot * batch.resource)
             batch = optimizer.resize_pending() or batch
         if len(batch) > len(scores):
             share = optimizer.budget_share_by_end_of(batch)
             more_scores, more_details = self._timed(
-                _part(batch, len(scores), len(batch)), deadline=self.budget.by_share(share)
+                batch.part(len(scores), len(batch)), deadline=self.budget.by_share(share)
             )
             scores = np.concatenate([scores, more_scores])
             details += more_details
@@ -387,14 +386,6 @@ def _as_out(record):
     if record.get("train_scores", 0) is None:
         record = {k: v for k, v in record.items() if k != "train_scores"}
     return record
-
-
-def _part(batch, start, stop):
-    """Trials ``start:stop`` of ``batch``, as a batch of their own."""
-    return Batch(
-        batch.trials[start:stop], batch.stage, batch.phase, batch.rung,
-        batch.resource, batch.seed,
-    )
 
 
 def batch_name(batch):
